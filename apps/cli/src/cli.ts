@@ -1,0 +1,103 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import type { EvalCommandOptions } from "./commands/eval.js";
+import { runEval } from "./commands/eval.js";
+import { computeStats, formatStats } from "./commands/stats.js";
+import { describeError } from "./errors.js";
+import { VERSION } from "./version.js";
+
+/** Builds the `annexml` command line program (one sub-command per module). */
+export function buildProgram(): Command {
+  const program = new Command("annexml")
+    .description("AnnexML extreme multi-label classification: train, predict, evaluate, inspect.")
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ sortSubcommands: false })
+    // Throw instead of exiting, so main() owns exit codes (set before adding
+    // sub-commands: they copy these settings when created).
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command("eval")
+    .description(
+      "Evaluate a prediction result file (true_labels<TAB>label:score,...): P@k and nDCG@k, and with --train the propensity-scored PSP@k and PSnDCG@k. Prints the lines of the original AnnexML evaluation scripts.",
+    )
+    .argument(
+      "<result-file>",
+      "result file written by `annexml predict` (or the original AnnexML); - for stdin",
+    )
+    .option("--train <train-file>", "training data, for the label propensities of PSP@k / PSnDCG@k")
+    .addOption(
+      new Option("-A, --A <a>", "propensity parameter A (Amazon: 0.6, Wikipedia: 0.5)")
+        .default(0.55)
+        .argParser(parseNumber("A")),
+    )
+    .addOption(
+      new Option("-B, --B <b>", "propensity parameter B (Amazon: 2.6, Wikipedia: 0.4)")
+        .default(1.5)
+        .argParser(parseNumber("B")),
+    )
+    .addOption(
+      new Option("--k <k>", "largest k reported").default(5).argParser(parsePositiveInt("k")),
+    )
+    .option("--json", "print one JSON object instead of text")
+    .action(async (file: string, options: EvalCommandOptions) => {
+      print(await runEval(file, options));
+    });
+
+  program
+    .command("stats")
+    .description(
+      "Summarise a dataset file (rows, features, labels, label frequencies) and how fast it reads.",
+    )
+    .argument(
+      "<data-file>",
+      "dataset in multi-label svmlight / XMC text format (.gz or - for stdin accepted)",
+    )
+    .option("--json", "print one JSON object instead of text")
+    .action(async (file: string, options: { json?: boolean }) => {
+      const stats = await computeStats(file);
+      print(options.json ? JSON.stringify(stats) : formatStats(stats));
+    });
+
+  return program;
+}
+
+function parseNumber(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value)) {
+      throw new InvalidArgumentError(`${name} must be a number, but is '${text}'`);
+    }
+    return value;
+  };
+}
+
+function parsePositiveInt(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) {
+      throw new InvalidArgumentError(`${name} must be a positive integer, but is '${text}'`);
+    }
+    return value;
+  };
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Runs the program on `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    // Commander has printed its message; usage errors exit with 2 like other CLIs.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const { message, exitCode } = describeError(error);
+    process.stderr.write(`annexml: ${message}\n`);
+    return exitCode;
+  }
+}

@@ -1,0 +1,634 @@
+import { AnnexmlError, type AnnexmlErrorCode } from "./errors.js";
+import { finalize, grow, MAX_INT32 } from "./growable.js";
+import type { Dataset, DatasetHeader, ParseWarnings } from "./types.js";
+
+/** Options of {@link DatasetParser}, {@link parseDataset} and `readDataset`. */
+export interface ParseOptions {
+  /** Name used in error messages and stored in `Dataset.source`. */
+  source?: string;
+  /**
+   * When true (default), a header line whose row count differs from the
+   * number of rows read is an error naming both numbers.
+   */
+  checkHeader?: boolean;
+  /** Allocate the result arrays on a `SharedArrayBuffer` (for worker threads). */
+  shared?: boolean;
+  /**
+   * Expected total input bytes, when known (e.g. the file size). After the
+   * first chunk the parser sizes its arrays for the whole input from it,
+   * instead of growing them step by step.
+   */
+  sizeHint?: number;
+}
+
+export const DEFAULT_PARSE_OPTIONS: Required<ParseOptions> = {
+  source: "<memory>",
+  checkHeader: true,
+  shared: false,
+  sizeHint: 0,
+};
+
+const LF = 10;
+const CR = 13;
+const TAB = 9;
+const SPACE = 32;
+const HASH = 35;
+const PLUS = 43;
+const COMMA = 44;
+const MINUS = 45;
+const DOT = 46;
+const ZERO = 48;
+const NINE = 57;
+const COLON = 58;
+const UPPER_E = 69;
+const LOWER_E = 101;
+
+/** Exact powers of ten: with a mantissa below 2^53 one multiply or divide is correctly rounded. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const EXACT_MANTISSA = 2 ** 53;
+/** A header row count above this is only a hint, never a preallocation. */
+const MAX_ROW_HINT = 1 << 24;
+
+const decoder = new TextDecoder();
+
+/**
+ * Incremental parser of multi-label svmlight / Extreme Classification
+ * Repository text. Feed it byte chunks of any size with {@link push} (lines
+ * may straddle chunks), then call {@link finish}.
+ *
+ * Accepted: an optional `N F L` header line (the first non-blank line made of
+ * exactly three integers), an empty label field (the line starts with a space
+ * or tab), comma-separated labels, `index:value` features separated by spaces
+ * or tabs in any order (sorted on load), CRLF, trailing blanks, a UTF-8 BOM,
+ * `# comments` after whitespace or on their own line, and blank lines (which,
+ * like comment lines, are not rows). Every other line is one row, also when
+ * it has no features or no labels.
+ */
+export class DatasetParser {
+  private readonly source: string;
+  private readonly checkHeader: boolean;
+  private readonly shared: boolean;
+  private sizeHint: number;
+  private bytesSeen = 0;
+
+  private carry = new Uint8Array(1 << 12);
+  private carryLength = 0;
+  private line = 0;
+  private atStart = true;
+  private seenContent = false;
+  private header: DatasetHeader | null = null;
+
+  private rows = 0;
+  private featurePtr = new Int32Array(1 << 10);
+  private featureIds = new Int32Array(1 << 14);
+  private featureValues = new Float32Array(1 << 14);
+  private nnz = 0;
+  private labelPtr = new Int32Array(1 << 10);
+  private labelIds = new Int32Array(1 << 12);
+  private labelCount = 0;
+  private maxFeatureId = -1;
+  private maxLabelId = -1;
+  private readonly warnings: ParseWarnings = {
+    duplicateLabels: 0,
+    firstDuplicateLabelLine: 0,
+    featuresBeyondHeader: 0,
+    labelsBeyondHeader: 0,
+  };
+  private sortKeys = new Float64Array(0);
+  private sortValues = new Float32Array(0);
+
+  constructor(options: ParseOptions = {}) {
+    this.source = options.source ?? DEFAULT_PARSE_OPTIONS.source;
+    this.checkHeader = options.checkHeader ?? DEFAULT_PARSE_OPTIONS.checkHeader;
+    this.shared = options.shared ?? DEFAULT_PARSE_OPTIONS.shared;
+    this.sizeHint = options.sizeHint ?? DEFAULT_PARSE_OPTIONS.sizeHint;
+  }
+
+  /** Parses the complete lines of `chunk` and keeps the partial last line for later. */
+  push(chunk: Uint8Array): void {
+    let pos = 0;
+    if (this.carryLength > 0) {
+      const newline = chunk.indexOf(LF);
+      if (newline < 0) {
+        this.appendCarry(chunk, 0, chunk.length);
+        return;
+      }
+      this.appendCarry(chunk, 0, newline);
+      this.parseLines(this.carry, 0, this.carryLength + 1);
+      this.carryLength = 0;
+      pos = newline + 1;
+    }
+    pos = this.parseLines(chunk, pos, chunk.length);
+    if (pos < chunk.length) this.appendCarry(chunk, pos, chunk.length);
+    this.bytesSeen += chunk.length;
+    if (this.sizeHint > 0) this.reserveFromHint();
+  }
+
+  /** Extrapolates the densities seen so far to the expected input size, once. */
+  private reserveFromHint(): void {
+    const ratio = (this.sizeHint / Math.max(this.bytesSeen - this.carryLength, 1)) * 1.02;
+    this.sizeHint = 0;
+    if (ratio <= 1.05) return;
+    const reserve = (used: number) => Math.min(Math.ceil(used * ratio) + 64, MAX_INT32 - 1);
+    if (this.nnz > 0) {
+      const capacity = reserve(this.nnz);
+      if (capacity > this.featureIds.length) {
+        this.featureIds = grow(this.featureIds, capacity, true);
+        this.featureValues = grow(this.featureValues, capacity, true);
+      }
+    }
+    if (this.labelCount > 0) {
+      const capacity = reserve(this.labelCount);
+      if (capacity > this.labelIds.length) this.labelIds = grow(this.labelIds, capacity, true);
+    }
+    if (!this.header && this.rows > 0) {
+      const capacity = reserve(this.rows + 1);
+      if (capacity > this.featurePtr.length) {
+        this.featurePtr = grow(this.featurePtr, capacity, true);
+        this.labelPtr = grow(this.labelPtr, capacity, true);
+      }
+    }
+  }
+
+  /** Parses a last line without newline, cross-checks the header and returns the dataset. */
+  finish(): Dataset {
+    if (this.carryLength > 0) {
+      this.parseLines(this.carry, 0, this.carryLength + 1);
+      this.carryLength = 0;
+    }
+    const header = this.header;
+    if (header && this.checkHeader && header.rows !== this.rows) {
+      throw new AnnexmlError(
+        "HEADER_MISMATCH",
+        `the header declares ${header.rows} rows but the file has ${this.rows} rows` +
+          " (pass checkHeader: false to accept it)",
+        { file: this.source, line: this.headerLine, column: 1 },
+      );
+    }
+    const rows = this.rows;
+    const shared = this.shared;
+    const featureCols = Math.max(header?.features ?? 0, this.maxFeatureId + 1);
+    const labelCols = Math.max(header?.labels ?? 0, this.maxLabelId + 1);
+    return {
+      features: {
+        rows,
+        cols: featureCols,
+        indptr: finalize(this.featurePtr, rows + 1, shared),
+        indices: finalize(this.featureIds, this.nnz, shared),
+        values: finalize(this.featureValues, this.nnz, shared),
+      },
+      labels: {
+        rows,
+        cols: labelCols,
+        indptr: finalize(this.labelPtr, rows + 1, shared),
+        indices: finalize(this.labelIds, this.labelCount, shared),
+      },
+      header,
+      maxFeatureId: this.maxFeatureId,
+      maxLabelId: this.maxLabelId,
+      warnings: { ...this.warnings },
+      source: this.source,
+    };
+  }
+
+  private headerLine = 0;
+
+  private appendCarry(chunk: Uint8Array, from: number, to: number): void {
+    const needed = this.carryLength + (to - from);
+    // One spare byte for the newline sentinel that ends every line in place.
+    if (needed + 1 > this.carry.length) this.carry = grow(this.carry, needed + 1);
+    this.carry.set(chunk.subarray(from, to), this.carryLength);
+    this.carry[needed] = LF;
+    this.carryLength = needed;
+  }
+
+  /**
+   * Parses every complete line of `buf[pos, limit)` and returns the
+   * position after the last newline. Lines are parsed in one loop (not one
+   * call per line) so the engine optimises it early in a cold process.
+   * `buf[end]` of each line is its newline (the carry holds a sentinel one),
+   * and trimming stops at a blank or CR, so digit loops need no bound checks.
+   */
+  private parseLines(buf: Uint8Array, pos: number, limit: number): number {
+    for (;;) {
+      const newline = buf.indexOf(LF, pos);
+      if (newline < 0 || newline >= limit) return pos;
+      let start = pos;
+      let end = newline;
+      pos = newline + 1;
+      this.line++;
+      if (this.atStart) {
+        this.atStart = false;
+        if (
+          end - start >= 3 &&
+          buf[start] === 0xef &&
+          buf[start + 1] === 0xbb &&
+          buf[start + 2] === 0xbf
+        ) {
+          start += 3;
+        }
+      }
+      const lineStart = start;
+      let c = 0;
+      while (end > start && ((c = buf[end - 1]) === SPACE || c === TAB || c === CR)) end--;
+
+      // Blank and comment-only lines are not rows.
+      let p = start;
+      while (p < end && ((c = buf[p]) === SPACE || c === TAB)) p++;
+      if (p === end || buf[p] === HASH) continue;
+
+      if (!this.seenContent) {
+        this.seenContent = true;
+        if (this.tryHeader(buf, start, end)) continue;
+      }
+
+      // Labels: the first field, unless the line starts with a blank (no labels).
+      const labelStart = this.labelCount;
+      if (p === start) {
+        let labelIds = this.labelIds;
+        let count = this.labelCount;
+        for (;;) {
+          const tokenStart = p;
+          let id = 0;
+          while ((c = buf[p]) >= ZERO && c <= NINE) {
+            id = id * 10 + (c - ZERO);
+            p++;
+          }
+          if (p === tokenStart || (p < end && (c = buf[p]) !== COMMA && c !== SPACE && c !== TAB)) {
+            this.labelError(buf, lineStart, tokenStart, end);
+          }
+          if (id > MAX_INT32) {
+            this.fail("ID_TOO_LARGE", "label id above 2^31-1", buf, lineStart, tokenStart, p);
+          }
+          if (count === labelIds.length) labelIds = this.labelIds = grow(labelIds, count + 1);
+          labelIds[count++] = id;
+          if (p === end || c !== COMMA) break;
+          p++;
+        }
+        this.labelCount = count;
+      }
+
+      // Features: `index:value` tokens separated by blanks.
+      const featureStart = this.nnz;
+      let ids = this.featureIds;
+      let values = this.featureValues;
+      let nnz = this.nnz;
+      let previous = -1;
+      let sorted = true;
+      for (;;) {
+        while (p < end && ((c = buf[p]) === SPACE || c === TAB)) p++;
+        if (p === end || c === HASH) break;
+        const tokenStart = p;
+        let id = 0;
+        while ((c = buf[p]) >= ZERO && c <= NINE) {
+          id = id * 10 + (c - ZERO);
+          p++;
+        }
+        if (p === tokenStart || p === end || c !== COLON)
+          this.featureError(buf, lineStart, tokenStart, end);
+        if (id > MAX_INT32) {
+          this.fail("ID_TOO_LARGE", "feature index above 2^31-1", buf, lineStart, tokenStart, p);
+        }
+        p++;
+
+        // Value at p: [sign] digits [. digits] [e [sign] digits], parsed from bytes.
+        if (p === end || (c = buf[p]) === SPACE || c === TAB) {
+          this.fail("EMPTY_VALUE", "feature value is empty", buf, lineStart, tokenStart, p);
+        }
+        let value: number;
+        const next = buf[p + 1];
+        if (
+          c >= ZERO &&
+          c <= NINE &&
+          (next === SPACE || next === TAB || next === LF || next === CR)
+        ) {
+          // Fast path for one-digit values (binary bag-of-words files).
+          value = c - ZERO;
+          p++;
+        } else {
+          value = this.parseValue(buf, lineStart, tokenStart, p, end);
+          p = this.valueEnd;
+        }
+
+        if (nnz === ids.length) {
+          if (nnz >= MAX_INT32) {
+            throw new AnnexmlError("TOO_LARGE", "more than 2^31-1 feature non-zeros", {
+              file: this.source,
+              line: this.line,
+            });
+          }
+          ids = this.featureIds = grow(ids, nnz + 1);
+          values = this.featureValues = grow(values, nnz + 1);
+        }
+        ids[nnz] = id;
+        values[nnz] = value;
+        nnz++;
+        if (id <= previous) sorted = false;
+        previous = id;
+      }
+      this.nnz = nnz;
+
+      if (!sorted) this.sortRow(featureStart, nnz, buf, lineStart, end);
+      if (nnz > featureStart && ids[nnz - 1] > this.maxFeatureId) this.maxFeatureId = ids[nnz - 1];
+      this.finishLabels(labelStart);
+      this.closeRow();
+    }
+  }
+
+  /** End of the value parsed by the last {@link parseValue} call. */
+  private valueEnd = 0;
+
+  /** Parses `[sign] digits [. digits] [e [sign] digits]` at `valueStart` into a float32 value. */
+  private parseValue(
+    buf: Uint8Array,
+    lineStart: number,
+    tokenStart: number,
+    valueStart: number,
+    end: number,
+  ): number {
+    let p = valueStart;
+    let c = buf[p];
+    let negative = false;
+    if (c === MINUS) {
+      negative = true;
+      p++;
+    } else if (c === PLUS) {
+      p++;
+    }
+    let mantissa = 0;
+    let exponent = 0;
+    let digits = 0;
+    while ((c = buf[p]) >= ZERO && c <= NINE) {
+      mantissa = mantissa * 10 + (c - ZERO);
+      digits++;
+      p++;
+    }
+    if (p < end && c === DOT) {
+      p++;
+      while ((c = buf[p]) >= ZERO && c <= NINE) {
+        mantissa = mantissa * 10 + (c - ZERO);
+        exponent--;
+        digits++;
+        p++;
+      }
+    }
+    if (digits === 0) this.valueError(buf, lineStart, tokenStart, valueStart, end);
+    if (p < end && (c === LOWER_E || c === UPPER_E)) {
+      p++;
+      let exponentSign = 1;
+      if (p < end && ((c = buf[p]) === MINUS || c === PLUS)) {
+        if (c === MINUS) exponentSign = -1;
+        p++;
+      }
+      let e = 0;
+      const exponentStart = p;
+      while ((c = buf[p]) >= ZERO && c <= NINE) {
+        if (e < 100000) e = e * 10 + (c - ZERO);
+        p++;
+      }
+      if (p === exponentStart) this.valueError(buf, lineStart, tokenStart, valueStart, end);
+      exponent += exponentSign * e;
+    }
+    if (p < end && (c = buf[p]) !== SPACE && c !== TAB && c !== HASH) {
+      this.valueError(buf, lineStart, tokenStart, valueStart, end);
+    }
+    let value: number;
+    if (mantissa < EXACT_MANTISSA && exponent >= -22 && exponent <= 22) {
+      value = exponent < 0 ? mantissa / POW10[-exponent] : mantissa * POW10[exponent];
+      if (negative) value = -value;
+    } else {
+      value = Number(decoder.decode(buf.subarray(valueStart, p)));
+    }
+    value = Math.fround(value);
+    if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY) {
+      this.fail(
+        "NON_FINITE_VALUE",
+        "feature value overflows a 32-bit float",
+        buf,
+        lineStart,
+        tokenStart,
+        p,
+      );
+    }
+
+    this.valueEnd = p;
+    return value;
+  }
+
+  /** Sorts the row's features by index and rejects a repeated index. */
+  private sortRow(from: number, to: number, buf: Uint8Array, lineStart: number, end: number): void {
+    const ids = this.featureIds;
+    const values = this.featureValues;
+    const n = to - from;
+    if (this.sortKeys.length < n) {
+      this.sortKeys = new Float64Array(Math.max(n, 2 * this.sortKeys.length));
+      this.sortValues = new Float32Array(this.sortKeys.length);
+    }
+    // Key = id * 2^21 + position: exact in a double and unique, so a numeric
+    // sort of the keys orders the pairs and tells where each value came from.
+    if (n >= 1 << 21) {
+      throw new AnnexmlError(
+        "TOO_LARGE",
+        "a row with 2^21 or more features must be sorted by index",
+        {
+          file: this.source,
+          line: this.line,
+        },
+      );
+    }
+    const keys = this.sortKeys.subarray(0, n);
+    const scratch = this.sortValues;
+    for (let i = 0; i < n; i++) {
+      keys[i] = ids[from + i] * 2097152 + i;
+      scratch[i] = values[from + i];
+    }
+    keys.sort();
+    for (let i = 0; i < n; i++) {
+      const key = keys[i];
+      const id = Math.floor(key / 2097152);
+      ids[from + i] = id;
+      values[from + i] = scratch[key - id * 2097152];
+      if (i > 0 && ids[from + i - 1] === id) this.duplicateFeature(id, buf, lineStart, end);
+    }
+  }
+
+  /** Sorts and de-duplicates the row's labels (duplicates are merged and counted). */
+  private finishLabels(from: number): void {
+    const ids = this.labelIds;
+    let to = this.labelCount;
+    if (to === from) return;
+    let sorted = true;
+    for (let i = from + 1; i < to; i++) {
+      if (ids[i] <= ids[i - 1]) {
+        sorted = false;
+        break;
+      }
+    }
+    if (!sorted) {
+      ids.subarray(from, to).sort();
+      let w = from + 1;
+      for (let i = from + 1; i < to; i++) {
+        if (ids[i] !== ids[w - 1]) ids[w++] = ids[i];
+      }
+      const duplicates = to - w;
+      if (duplicates > 0) {
+        if (this.warnings.duplicateLabels === 0) this.warnings.firstDuplicateLabelLine = this.line;
+        this.warnings.duplicateLabels += duplicates;
+      }
+      to = w;
+      this.labelCount = to;
+    }
+    if (ids[to - 1] > this.maxLabelId) this.maxLabelId = ids[to - 1];
+  }
+
+  private closeRow(): void {
+    const r = ++this.rows;
+    if (r === this.featurePtr.length) {
+      this.featurePtr = grow(this.featurePtr, r + 1);
+      this.labelPtr = grow(this.labelPtr, r + 1);
+    }
+    this.featurePtr[r] = this.nnz;
+    this.labelPtr[r] = this.labelCount;
+  }
+
+  /** Recognises `N F L`: exactly three non-negative integers. */
+  private tryHeader(buf: Uint8Array, start: number, end: number): boolean {
+    const numbers: number[] = [];
+    let p = start;
+    while (p < end) {
+      let c = buf[p];
+      if (c === SPACE || c === TAB) {
+        p++;
+        continue;
+      }
+      if (c === HASH) break;
+      if (c < ZERO || c > NINE) return false;
+      let n = 0;
+      while ((c = buf[p]) >= ZERO && c <= NINE) {
+        n = n * 10 + (c - ZERO);
+        p++;
+      }
+      if (p < end && c !== SPACE && c !== TAB && c !== HASH) return false;
+      numbers.push(n);
+      if (numbers.length > 3) return false;
+    }
+    if (numbers.length !== 3) return false;
+    const [rows, features, labels] = numbers;
+    this.header = { rows, features, labels };
+    this.headerLine = this.line;
+    if (rows > 0 && rows < MAX_ROW_HINT && rows + 1 > this.featurePtr.length) {
+      this.featurePtr = grow(this.featurePtr, rows + 2);
+      this.labelPtr = grow(this.labelPtr, rows + 2);
+    }
+    return true;
+  }
+
+  private fail(
+    code: AnnexmlErrorCode,
+    reason: string,
+    buf: Uint8Array,
+    lineStart: number,
+    from: number,
+    to: number,
+  ): never {
+    throw new AnnexmlError(code, reason, {
+      file: this.source,
+      line: this.line,
+      column: from - lineStart + 1,
+      text: decoder.decode(buf.subarray(from, to)),
+    });
+  }
+
+  private labelError(buf: Uint8Array, lineStart: number, tokenStart: number, end: number): never {
+    const fieldStop = fieldEnd(buf, lineStart, end);
+    const field = decoder.decode(buf.subarray(lineStart, fieldStop));
+    const hint = field.includes(":")
+      ? " (a row without labels must start with a space or tab)"
+      : tokenStart >= fieldStop || buf[tokenStart] === COMMA
+        ? " (empty label: stray comma)"
+        : "";
+    const reason = `label must be a non-negative integer${hint}`;
+    this.fail("BAD_LABEL", reason, buf, lineStart, tokenStart, Math.max(fieldStop, tokenStart));
+  }
+
+  private featureError(buf: Uint8Array, lineStart: number, tokenStart: number, end: number): never {
+    const tokenEnd = fieldEnd(buf, tokenStart, end);
+    const colon = buf.subarray(tokenStart, tokenEnd).indexOf(COLON);
+    if (colon < 0) {
+      this.fail(
+        "MISSING_COLON",
+        "feature must be index:value, but has no ':'",
+        buf,
+        lineStart,
+        tokenStart,
+        tokenEnd,
+      );
+    }
+    this.fail(
+      "BAD_INDEX",
+      "feature index must be a non-negative integer",
+      buf,
+      lineStart,
+      tokenStart,
+      tokenEnd,
+    );
+  }
+
+  private valueError(
+    buf: Uint8Array,
+    lineStart: number,
+    tokenStart: number,
+    valueStart: number,
+    end: number,
+  ): never {
+    const tokenEnd = fieldEnd(buf, tokenStart, end);
+    const value = decoder
+      .decode(buf.subarray(valueStart, tokenEnd))
+      .toLowerCase()
+      .replace(/^[+-]/, "");
+    if (value === "nan" || value === "inf" || value === "infinity") {
+      this.fail(
+        "NON_FINITE_VALUE",
+        "feature value must be finite",
+        buf,
+        lineStart,
+        tokenStart,
+        tokenEnd,
+      );
+    }
+    this.fail("BAD_VALUE", "feature value is not a number", buf, lineStart, tokenStart, tokenEnd);
+  }
+
+  private duplicateFeature(id: number, buf: Uint8Array, lineStart: number, end: number): never {
+    // Error path only: find the second token with this index to point at it.
+    const text = decoder.decode(buf.subarray(lineStart, end));
+    const pattern = new RegExp(`(^|[ \\t])(${id}:\\S*)`, "g");
+    pattern.exec(text);
+    const second = pattern.exec(text);
+    const column = second ? second.index + second[1].length + 1 : 1;
+    throw new AnnexmlError("DUPLICATE_FEATURE", `feature index ${id} appears twice in the row`, {
+      file: this.source,
+      line: this.line,
+      column,
+      text: second ? second[2] : String(id),
+    });
+  }
+}
+
+/** End of the blank-separated field that starts at `from`. */
+function fieldEnd(buf: Uint8Array, from: number, end: number): number {
+  let p = from;
+  while (p < end && buf[p] !== SPACE && buf[p] !== TAB) p++;
+  return p;
+}
+
+/** Parses a whole in-memory file (bytes or text). Browser-safe. */
+export function parseDataset(input: Uint8Array | string, options: ParseOptions = {}): Dataset {
+  const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
+  // Feed a first slice, so the parser can size its arrays for the rest.
+  const first = Math.min(bytes.length, 1 << 18);
+  const parser = new DatasetParser({ sizeHint: bytes.length, ...options });
+  parser.push(bytes.subarray(0, first));
+  parser.push(bytes.subarray(first));
+  return parser.finish();
+}
