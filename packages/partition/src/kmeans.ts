@@ -1,0 +1,94 @@
+import { type CsrMatrix, type LabelMatrix, Rng } from "@annexml/sparse-io";
+import { CentreIndex } from "./centres.js";
+import {
+  accumulateInvertedScores,
+  compactInvertedIndex,
+  singlePartitionModel,
+  trustedModel,
+} from "./model.js";
+import { resolvePartitionCount, validateFitInput, validatePartitionOptions } from "./options.js";
+import { argmaxRandomTies } from "./ties.js";
+import type { Partitioner, PartitionModel, PartitionOptions } from "./types.js";
+
+/** Float32 machine epsilon (C's FLT_EPSILON): the k-means stopping tolerance. */
+const FLT_EPSILON = 2 ** -23;
+
+/**
+ * Spherical k-means (the original's `cls_type 0`), ALGORITHM.md 2a.
+ *
+ * Initialisation: the rows are shuffled with `seed`; centre k is the k-th
+ * shuffled row (as given, not re-normalised). Then up to `iters` epochs:
+ * every row goes to its best centre by inner product (exact ties broken
+ * uniformly at random); the objective is the mean best inner product; every
+ * centre becomes the sum of its rows, L2-normalised (an empty partition gets
+ * a zero centre); training stops early once the objective improves by less
+ * than FLT_EPSILON (2^-23). Labels are only checked for shape.
+ *
+ * State: the centres are kept exactly as an inverted index of at most
+ * `min(nnz(X), K * F)` entries (8 bytes each) plus O(N + F + K) scratch, so
+ * `memoryBudgetBytes` is not needed here.
+ */
+export function fitKmeans(
+  features: CsrMatrix,
+  labels: LabelMatrix,
+  options: PartitionOptions = {},
+): PartitionModel {
+  const o = validatePartitionOptions(options);
+  validateFitInput(features, labels, false);
+  const n = features.rows;
+  const k = resolvePartitionCount(n, o);
+  if (k === 1) return singlePartitionModel(features.cols);
+
+  const rng = new Rng(o.seed);
+  const order = new Int32Array(n);
+  for (let r = 0; r < n; r++) order[r] = r;
+  rng.shuffle(order);
+
+  const centres = new CentreIndex(k, features);
+  const assignment = new Int32Array(n).fill(-1);
+  for (let c = 0; c < k; c++) assignment[order[c]] = c;
+  centres.rebuild(features, assignment, false);
+
+  const scores = new Float64Array(k);
+  const ties = new Int32Array(k);
+  const { indptr, indices, values } = features;
+  let previous = Number.NEGATIVE_INFINITY;
+  for (let epoch = 1; epoch <= o.iters; epoch++) {
+    const start = performance.now();
+    let objective = 0;
+    for (let r = 0; r < n; r++) {
+      scores.fill(0);
+      accumulateInvertedScores(
+        centres.featurePtr,
+        centres.partitions,
+        centres.weights,
+        centres.numFeatures,
+        indices,
+        values,
+        indptr[r],
+        indptr[r + 1],
+        scores,
+      );
+      const best = argmaxRandomTies(scores, k, ties, rng);
+      assignment[r] = best;
+      objective += scores[best];
+    }
+    objective /= n;
+    centres.rebuild(features, assignment, true);
+    o.onEpoch?.({ epoch, objective, seconds: (performance.now() - start) / 1000 });
+    if (objective - previous < FLT_EPSILON) break;
+    previous = objective;
+  }
+  return trustedModel(
+    compactInvertedIndex(
+      k,
+      centres.numFeatures,
+      centres.featurePtr,
+      centres.partitions,
+      centres.weights,
+    ),
+  );
+}
+
+/** The spherical k-means {@link Partitioner} (`cls_type 0`); see {@link fitKmeans}. */
+export const kmeansPartitioner: Partitioner = Object.freeze({ name: "kmeans", fit: fitKmeans });

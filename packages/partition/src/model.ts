@@ -1,0 +1,232 @@
+import type { CsrMatrix } from "@annexml/sparse-io";
+import type { PartitionArrays, PartitionModel } from "./types.js";
+
+/**
+ * Adds `<x, c_k>` to `scores[k]` for every partition k, for the sparse row
+ * `x = (indices[p], values[p]), p = from .. to - 1`, reading the inverted
+ * index `featurePtr / partitions / weights`. Features `< 0` or
+ * `>= numFeatures` are skipped. Sums in double precision, feature by feature
+ * in row order (so every producer of the same weights gets bit-identical
+ * scores). The caller zeroes `scores`.
+ */
+export function accumulateInvertedScores(
+  featurePtr: Int32Array,
+  partitions: Int32Array,
+  weights: Float32Array,
+  numFeatures: number,
+  indices: Int32Array,
+  values: Float32Array,
+  from: number,
+  to: number,
+  scores: Float64Array,
+): void {
+  for (let p = from; p < to; p++) {
+    const f = indices[p];
+    if (f >= numFeatures || f < 0) continue;
+    const v = values[p];
+    for (let q = featurePtr[f], end = featurePtr[f + 1]; q < end; q++) {
+      scores[partitions[q]] += weights[q] * v;
+    }
+  }
+}
+
+/** The index of the largest of `scores[0 .. k - 1]`, the lowest index winning ties. */
+export function argmaxLowest(scores: Float64Array, k: number): number {
+  let best = 0;
+  let bestScore = scores[0];
+  for (let c = 1; c < k; c++) {
+    if (scores[c] > bestScore) {
+      bestScore = scores[c];
+      best = c;
+    }
+  }
+  return best;
+}
+
+/**
+ * A {@link PartitionModel} over an inverted index of non-zero weights. The
+ * score accumulator is allocated once per model, so `assign` allocates
+ * nothing (and a model must not be shared between threads, which JS does not
+ * do anyway).
+ */
+class InvertedIndexModel implements PartitionModel {
+  readonly k: number;
+  readonly numFeatures: number;
+  private readonly featurePtr: Int32Array;
+  private readonly partitions: Int32Array;
+  private readonly weights: Float32Array;
+  private readonly scores: Float64Array;
+
+  constructor(arrays: PartitionArrays) {
+    this.k = arrays.k;
+    this.numFeatures = arrays.numFeatures;
+    this.featurePtr = arrays.featurePtr;
+    this.partitions = arrays.partitions;
+    this.weights = arrays.weights;
+    this.scores = new Float64Array(arrays.k);
+  }
+
+  assign(indices: Int32Array, values: Float32Array): number {
+    if (values.length < indices.length) {
+      throw new RangeError(
+        `values must have at least indices.length = ${indices.length} entries, but has ${values.length}`,
+      );
+    }
+    return this.assignRange(indices, values, 0, indices.length);
+  }
+
+  assignAll(m: CsrMatrix): Int32Array {
+    const out = new Int32Array(m.rows);
+    if (this.k === 1) return out;
+    const { indptr, indices, values } = m;
+    for (let r = 0; r < m.rows; r++)
+      out[r] = this.assignRange(indices, values, indptr[r], indptr[r + 1]);
+    return out;
+  }
+
+  toArrays(): PartitionArrays {
+    return {
+      k: this.k,
+      numFeatures: this.numFeatures,
+      featurePtr: this.featurePtr,
+      partitions: this.partitions,
+      weights: this.weights,
+    };
+  }
+
+  private assignRange(indices: Int32Array, values: Float32Array, from: number, to: number): number {
+    const k = this.k;
+    if (k === 1) return 0;
+    const scores = this.scores;
+    scores.fill(0);
+    accumulateInvertedScores(
+      this.featurePtr,
+      this.partitions,
+      this.weights,
+      this.numFeatures,
+      indices,
+      values,
+      from,
+      to,
+      scores,
+    );
+    return argmaxLowest(scores, k);
+  }
+}
+
+/**
+ * Checks the invariants of {@link PartitionArrays} and throws a `RangeError`
+ * / `TypeError` naming the first violation. O(entries + numFeatures).
+ */
+export function validatePartitionArrays(arrays: PartitionArrays): void {
+  if (typeof arrays !== "object" || arrays === null) {
+    throw new TypeError(`partition arrays must be an object, but is ${arrays}`);
+  }
+  const { k, numFeatures, featurePtr, partitions, weights } = arrays;
+  if (!Number.isInteger(k) || k < 1)
+    throw new RangeError(`k must be a positive integer, but is ${k}`);
+  if (!Number.isInteger(numFeatures) || numFeatures < 0) {
+    throw new RangeError(`numFeatures must be a non-negative integer, but is ${numFeatures}`);
+  }
+  if (!(featurePtr instanceof Int32Array)) throw new TypeError("featurePtr must be an Int32Array");
+  if (!(partitions instanceof Int32Array)) throw new TypeError("partitions must be an Int32Array");
+  if (!(weights instanceof Float32Array)) throw new TypeError("weights must be a Float32Array");
+  if (featurePtr.length !== numFeatures + 1) {
+    throw new RangeError(
+      `featurePtr must have numFeatures + 1 = ${numFeatures + 1} entries, but has ${featurePtr.length}`,
+    );
+  }
+  if (weights.length !== partitions.length) {
+    throw new RangeError(
+      `weights must have as many entries as partitions (${partitions.length}), but has ${weights.length}`,
+    );
+  }
+  if (featurePtr[0] !== 0 || featurePtr[numFeatures] !== partitions.length) {
+    throw new RangeError(
+      `featurePtr must start at 0 and end at the entry count ${partitions.length}, but runs from ${featurePtr[0]} to ${featurePtr[numFeatures]}`,
+    );
+  }
+  for (let f = 0; f < numFeatures; f++) {
+    if (featurePtr[f + 1] < featurePtr[f]) {
+      throw new RangeError(
+        `featurePtr decreases at feature ${f} (${featurePtr[f]} > ${featurePtr[f + 1]})`,
+      );
+    }
+  }
+  for (let f = 0; f < numFeatures; f++) {
+    const from = featurePtr[f];
+    const to = featurePtr[f + 1];
+    let previous = -1;
+    for (let p = from; p < to; p++) {
+      const c = partitions[p];
+      if (c <= previous || c >= k) {
+        throw new RangeError(
+          `feature ${f} must list sorted unique partitions in [0, ${k}), but has ${c} after ${previous}`,
+        );
+      }
+      previous = c;
+      const w = weights[p];
+      if (!Number.isFinite(w) || w === 0) {
+        throw new RangeError(
+          `weight of feature ${f}, partition ${c} must be finite and non-zero, but is ${w}`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * A model from plain arrays (e.g. read back from a model file), after
+ * {@link validatePartitionArrays}. The arrays are used as they are, not
+ * copied: do not mutate them afterwards.
+ */
+export function partitionModelFromArrays(arrays: PartitionArrays): PartitionModel {
+  validatePartitionArrays(arrays);
+  return new InvertedIndexModel(arrays);
+}
+
+/** The trivial model of K = 1: every row goes to partition 0. */
+export function singlePartitionModel(numFeatures: number): PartitionModel {
+  return new InvertedIndexModel({
+    k: 1,
+    numFeatures,
+    featurePtr: new Int32Array(numFeatures + 1),
+    partitions: new Int32Array(0),
+    weights: new Float32Array(0),
+  });
+}
+
+/** Internal: wraps arrays a trainer built (already valid), skipping the O(n) check. */
+export function trustedModel(arrays: PartitionArrays): PartitionModel {
+  return new InvertedIndexModel(arrays);
+}
+
+/**
+ * Internal: copies an inverted index into exact-size arrays, dropping zero
+ * weights (the model stores non-zeros only). `featurePtr` has
+ * `numFeatures + 1` entries; the order within each feature is kept.
+ */
+export function compactInvertedIndex(
+  k: number,
+  numFeatures: number,
+  featurePtr: Int32Array,
+  partitions: Int32Array,
+  weights: Float32Array,
+): PartitionArrays {
+  let total = 0;
+  const end = featurePtr[numFeatures];
+  for (let p = 0; p < end; p++) if (weights[p] !== 0) total++;
+  const outPtr = new Int32Array(numFeatures + 1);
+  const outPartitions = new Int32Array(total);
+  const outWeights = new Float32Array(total);
+  let q = 0;
+  for (let f = 0; f < numFeatures; f++) {
+    for (let p = featurePtr[f], e = featurePtr[f + 1]; p < e; p++) {
+      if (weights[p] === 0) continue;
+      outPartitions[q] = partitions[p];
+      outWeights[q++] = weights[p];
+    }
+    outPtr[f + 1] = q;
+  }
+  return { k, numFeatures, featurePtr: outPtr, partitions: outPartitions, weights: outWeights };
+}

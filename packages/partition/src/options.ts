@@ -1,0 +1,139 @@
+import { type CsrMatrix, type LabelMatrix, validateCsr } from "@annexml/sparse-io";
+import type { EpochInfo, PartitionOptions } from "./types.js";
+
+/** {@link PartitionOptions} with every default filled in (`k` stays optional: it is derived from N). */
+export interface ResolvedPartitionOptions {
+  readonly k: number | undefined;
+  readonly clusterSize: number;
+  readonly iters: number;
+  readonly seed: number;
+  readonly eta0: number;
+  readonly lambda: number;
+  readonly numNeighbours: number;
+  readonly labelNormalize: boolean;
+  readonly pruneBudget: number;
+  readonly memoryBudgetBytes: number;
+  readonly onEpoch: ((info: EpochInfo) => void) | undefined;
+}
+
+/** The defaults of {@link PartitionOptions}: the original AnnexML's parameters. */
+export const DEFAULT_PARTITION_OPTIONS: ResolvedPartitionOptions = Object.freeze({
+  k: undefined,
+  clusterSize: 6000,
+  iters: 10,
+  seed: 0x5eed,
+  eta0: 0.1,
+  lambda: 4.0,
+  numNeighbours: 10,
+  labelNormalize: true,
+  pruneBudget: 5000,
+  memoryBudgetBytes: 2 ** 31,
+  onEpoch: undefined,
+});
+
+function positiveInteger(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1)
+    throw new RangeError(`${name} must be a positive integer, but is ${v}`);
+}
+
+function nonNegativeInteger(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, but is ${v}`);
+  }
+}
+
+/**
+ * Fills in the defaults and checks every option, throwing a `RangeError` /
+ * `TypeError` that names the bad value (e.g. "k must be a positive integer,
+ * but is 0"). Does not know N, so `k <= N` is checked by {@link resolvePartitionCount}.
+ */
+export function validatePartitionOptions(options: PartitionOptions = {}): ResolvedPartitionOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`options must be an object, but is ${options}`);
+  }
+  const o = { ...DEFAULT_PARTITION_OPTIONS };
+  for (const key of Object.keys(options) as (keyof PartitionOptions)[]) {
+    if (options[key] !== undefined) (o as Record<string, unknown>)[key] = options[key];
+  }
+  if (o.k !== undefined) positiveInteger("k", o.k);
+  positiveInteger("clusterSize", o.clusterSize);
+  nonNegativeInteger("iters", o.iters);
+  if (!Number.isInteger(o.seed)) throw new RangeError(`seed must be an integer, but is ${o.seed}`);
+  if (!(o.eta0 > 0) || !Number.isFinite(o.eta0)) {
+    throw new RangeError(`eta0 must be a positive finite number, but is ${o.eta0}`);
+  }
+  if (!(o.lambda >= 0) || !Number.isFinite(o.lambda)) {
+    throw new RangeError(`lambda must be a non-negative finite number, but is ${o.lambda}`);
+  }
+  positiveInteger("numNeighbours", o.numNeighbours);
+  if (typeof o.labelNormalize !== "boolean") {
+    throw new TypeError(`labelNormalize must be a boolean, but is ${o.labelNormalize}`);
+  }
+  nonNegativeInteger("pruneBudget", o.pruneBudget);
+  if (!(o.memoryBudgetBytes >= 0)) {
+    throw new RangeError(
+      `memoryBudgetBytes must be a non-negative number, but is ${o.memoryBudgetBytes}`,
+    );
+  }
+  if (o.onEpoch !== undefined && typeof o.onEpoch !== "function") {
+    throw new TypeError(`onEpoch must be a function, but is ${typeof o.onEpoch}`);
+  }
+  return Object.freeze(o);
+}
+
+/**
+ * The number of partitions for `n` rows: `options.k` when given (it must
+ * satisfy `1 <= k <= n`), else `max(floor(n / clusterSize), 1)`.
+ */
+export function resolvePartitionCount(n: number, options: ResolvedPartitionOptions): number {
+  if (options.k === undefined) return Math.max(Math.floor(n / options.clusterSize), 1);
+  if (options.k > n) {
+    throw new RangeError(`k must be at most the number of rows (${n}), but is ${options.k}`);
+  }
+  return options.k;
+}
+
+/**
+ * Checks the inputs of `fit`: valid CSR shapes, finite feature values, at
+ * least one row and one non-zero feature, labels with as many rows as the features, and (when
+ * `needLabels`) at least one label. Throws `RangeError` / `TypeError`.
+ */
+export function validateFitInput(
+  features: CsrMatrix,
+  labels: LabelMatrix,
+  needLabels: boolean,
+): void {
+  if (typeof features !== "object" || features === null) {
+    throw new TypeError(`features must be a CsrMatrix, but is ${features}`);
+  }
+  if (typeof labels !== "object" || labels === null) {
+    throw new TypeError(`labels must be a LabelMatrix, but is ${labels}`);
+  }
+  if (!(features.values instanceof Float32Array)) {
+    throw new TypeError("features: values must be a Float32Array");
+  }
+  validateCsr(features, "features");
+  const { values } = features;
+  for (let p = 0; p < values.length; p++) {
+    if (!Number.isFinite(values[p])) {
+      throw new RangeError(`features: every value must be finite, but entry ${p} is ${values[p]}`);
+    }
+  }
+  validateCsr(labels, "labels");
+  if (features.rows === 0) throw new RangeError("features must have at least one row, but has 0");
+  if (labels.rows !== features.rows) {
+    throw new RangeError(
+      `labels must have as many rows as features (${features.rows}), but has ${labels.rows}`,
+    );
+  }
+  if (features.indptr[features.rows] === 0) {
+    throw new RangeError(
+      `features must have at least one non-zero entry, but all ${features.rows} rows are empty`,
+    );
+  }
+  if (needLabels && labels.indptr[labels.rows] === 0) {
+    throw new RangeError(
+      `labels must have at least one label, but all ${labels.rows} rows are empty`,
+    );
+  }
+}

@@ -1,0 +1,98 @@
+import type { CsrMatrix, LabelMatrix } from "@annexml/sparse-io";
+
+/** What {@link PartitionOptions.onEpoch} receives after every training epoch. */
+export interface EpochInfo {
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  /**
+   * The partitioner's objective for this epoch: k-means, the mean inner
+   * product of every row with its best centre (before the centres move);
+   * min-cut, the fraction of positive pairs whose positive was last seen in
+   * the same partition as the row.
+   */
+  readonly objective: number;
+  /** Wall-clock seconds the epoch took. */
+  readonly seconds: number;
+}
+
+/**
+ * Options of {@link Partitioner.fit}. Every field is optional; the defaults
+ * are {@link DEFAULT_PARTITION_OPTIONS} (the original AnnexML's values).
+ */
+export interface PartitionOptions {
+  /** Number of partitions K. When omitted, `K = max(floor(N / clusterSize), 1)`. Must satisfy `1 <= K <= N`. */
+  k?: number;
+  /** Target rows per partition, used only when `k` is omitted (default 6000). */
+  clusterSize?: number;
+  /** Training epochs, the original's `cls_iter` (default 10; 0 keeps the initial centres). */
+  iters?: number;
+  /** Seed of every random choice (row shuffles, tie-breaks, negatives); default `0x5EED`. */
+  seed?: number;
+  /** Min-cut: FTRL-proximal learning rate (default 0.1). */
+  eta0?: number;
+  /** Min-cut: L1 strength (default 4.0). */
+  lambda?: number;
+  /** Min-cut: positives and negatives per row, the original's `num_nn` (default 10). */
+  numNeighbours?: number;
+  /** Min-cut: weight a neighbour's shared labels by `1/|Y_j|` (default true). */
+  labelNormalize?: boolean;
+  /** Min-cut: head-label pruning budget per row of the positives graph (default 5000; 0 = no pruning). */
+  pruneBudget?: number;
+  /**
+   * Min-cut: the dense `K x F` FTRL state (12 bytes per weight) is used when
+   * it fits in this many bytes, otherwise an exact sparse state that only
+   * holds the (partition, feature) pairs ever touched. Default 2 GiB.
+   */
+  memoryBudgetBytes?: number;
+  /** Called after every epoch (the CLI prints it). */
+  onEpoch?: (info: EpochInfo) => void;
+}
+
+/**
+ * A trained partitioning: K weight vectors `c_k` over the features, stored
+ * as an inverted index feature -> (partition, weight) of the non-zero weights.
+ */
+export interface PartitionModel {
+  /** Number of partitions K (>= 1). */
+  readonly k: number;
+  /** Number of feature ids the weights cover; larger ids are ignored by `assign`. */
+  readonly numFeatures: number;
+  /**
+   * The partition of one sparse row (indices sorted, `values.length >=
+   * indices.length`): `argmax_k <x, c_k>`, the lowest k winning ties, so a
+   * row with no overlap goes to 0. Features `>= numFeatures` are ignored.
+   * Allocates nothing.
+   */
+  assign(indices: Int32Array, values: Float32Array): number;
+  /** `assign` of every row of `m`, as an `Int32Array(m.rows)`. */
+  assignAll(m: CsrMatrix): Int32Array;
+  /** The model's own state as plain typed arrays (views of the model's arrays: do not mutate). */
+  toArrays(): PartitionArrays;
+}
+
+/**
+ * A {@link PartitionModel} as plain typed arrays: for feature `f`, entries
+ * `p = featurePtr[f] .. featurePtr[f + 1] - 1` give `c_{partitions[p]}[f] =
+ * weights[p]`, partitions strictly ascending within a feature, weights
+ * finite and non-zero.
+ */
+export interface PartitionArrays {
+  readonly k: number;
+  readonly numFeatures: number;
+  /** `Int32Array(numFeatures + 1)`, non-decreasing, from 0 to the entry count. */
+  readonly featurePtr: Int32Array;
+  readonly partitions: Int32Array;
+  readonly weights: Float32Array;
+}
+
+/**
+ * A partitioning algorithm, chosen by name through {@link createPartitioner}.
+ *
+ * `fit` expects L2-normalised feature rows (the caller normalises) and label
+ * sets with the same number of rows; it never mutates its inputs, and the
+ * same inputs, options and seed always give the same model.
+ */
+export interface Partitioner {
+  readonly name: string;
+  fit(features: CsrMatrix, labels: LabelMatrix, options?: PartitionOptions): PartitionModel;
+}
