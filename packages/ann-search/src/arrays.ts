@@ -1,0 +1,158 @@
+import type { DenseMatrix } from "@annexml/sparse-io";
+import { BruteForceIndex, GraphIndex, validateVectors } from "./indexes.js";
+import { DEFAULT_GRAPH_INDEX_OPTIONS, validateMetric, validateOrder } from "./options.js";
+import type { AnnIndex, IndexArrays } from "./types.js";
+import { INDEX_ARRAYS_VERSION } from "./types.js";
+
+/** Options of {@link indexFromArrays}. */
+export interface IndexFromArraysOptions {
+  /** See `GraphIndexOptions.reorder`. Default true. */
+  reorder?: boolean;
+}
+
+function fail(what: string): never {
+  throw new RangeError(`invalid index arrays: ${what}`);
+}
+
+function count(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    fail(`${name} must be a non-negative integer, but is ${String(value)}`);
+  }
+  return value;
+}
+
+function typed<T>(name: string, value: unknown, type: new (n: number) => T, length: number): T {
+  if (!(value instanceof type)) fail(`${name} must be a ${type.name}`);
+  const len = (value as unknown as { length: number }).length;
+  if (len !== length) fail(`${name} must have ${length} entries, but has ${len}`);
+  return value;
+}
+
+/**
+ * Checks that `arrays` describe a well-formed index: known kind, metric,
+ * order and version; array lengths consistent with `size`, `dim`,
+ * `numEdges` and the node counts; a tree in which every split node and
+ * every leaf is reached exactly once from the root with children numbered
+ * after their parent (so the descent terminates); non-empty leaves whose
+ * rows form a permutation of `0 .. size - 1`; finite split planes; edges in
+ * `[-1, size)` and never to the row itself. O(size * numEdges + nodes *
+ * dim). Throws a `RangeError` that says what is wrong.
+ */
+export function validateIndexArrays(arrays: IndexArrays): void {
+  if (arrays === null || typeof arrays !== "object") fail("not an object");
+  if (arrays.version !== INDEX_ARRAYS_VERSION) {
+    fail(`version must be ${INDEX_ARRAYS_VERSION}, but is ${String(arrays.version)}`);
+  }
+  if (arrays.kind !== "graph" && arrays.kind !== "bruteForce") {
+    fail(`kind must be "graph" or "bruteForce", but is ${JSON.stringify(arrays.kind)}`);
+  }
+  validateMetric(arrays.metric);
+  validateOrder(arrays.order);
+  const n = count("size", arrays.size);
+  if (count("leaves", arrays.leaves) < 1) fail("leaves must be at least 1");
+  const dim = count("dim", arrays.dim);
+  if (dim < 1) fail("dim must be at least 1");
+  if (arrays.kind === "bruteForce") return;
+
+  const leafSize = count("leafSize", arrays.leafSize);
+  if (leafSize < 1) fail("leafSize must be at least 1");
+  const E = count("numEdges", arrays.numEdges);
+  if (E < 1) fail("numEdges must be at least 1");
+  if (!(arrays.splitOffsets instanceof Float32Array)) fail("splitOffsets must be a Float32Array");
+  const splits = arrays.splitOffsets.length;
+  const children = typed("splitChildren", arrays.splitChildren, Int32Array, 2 * splits);
+  const normals = typed("splitNormals", arrays.splitNormals, Float32Array, splits * dim);
+  if (!(arrays.leafPtr instanceof Int32Array)) fail("leafPtr must be an Int32Array");
+  const leaves = arrays.leafPtr.length - 1;
+  const leafPtr = arrays.leafPtr;
+  const leafRows = typed("leafRows", arrays.leafRows, Int32Array, n);
+  const edges = typed("edges", arrays.edges, Int32Array, n * E);
+
+  if (n === 0) {
+    if (splits !== 0 || leaves > 0) fail("an empty index must have no tree nodes");
+  } else {
+    if (leaves < 1) fail("leafPtr must have at least 2 entries");
+    if (splits !== 0 && leaves !== splits + 1) {
+      fail(`a tree of ${splits} split nodes must have ${splits + 1} leaves, but has ${leaves}`);
+    }
+    if (splits === 0 && leaves !== 1)
+      fail(`a tree without split nodes must be one leaf, not ${leaves}`);
+  }
+  if (leaves >= 0) {
+    if (leafPtr[0] !== 0) fail(`leafPtr[0] must be 0, but is ${leafPtr[0]}`);
+    if (leafPtr[leaves] !== n)
+      fail(`leafPtr[${leaves}] must be size = ${n}, but is ${leafPtr[leaves]}`);
+    for (let l = 0; l < leaves; l++) {
+      if (!(leafPtr[l + 1] > leafPtr[l])) fail(`leaf ${l} must hold at least one row`);
+    }
+  }
+  const seen = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    const r = leafRows[p];
+    if (!(r >= 0 && r < n) || seen[r] === 1) {
+      fail(`leafRows must be a permutation of 0..${n - 1}, but holds ${r} at ${p}`);
+    }
+    seen[r] = 1;
+  }
+  // Every split node except the root and every leaf referenced exactly once,
+  // children after their parent: the references form a tree rooted at 0.
+  const splitRefs = new Uint8Array(splits);
+  const leafRefs = new Uint8Array(Math.max(leaves, 0));
+  for (let s = 0; s < splits; s++) {
+    for (let side = 0; side < 2; side++) {
+      const c = children[2 * s + side];
+      if (c >= 0) {
+        if (c <= s || c >= splits || splitRefs[c] === 1) {
+          fail(`split ${s} has an invalid child reference ${c}`);
+        }
+        splitRefs[c] = 1;
+      } else {
+        const l = ~c;
+        if (l >= leaves || leafRefs[l] === 1) fail(`split ${s} has an invalid leaf reference ${c}`);
+        leafRefs[l] = 1;
+      }
+    }
+    const offset = arrays.splitOffsets[s];
+    if (offset - offset !== 0) fail(`splitOffsets[${s}] must be finite, but is ${offset}`);
+  }
+  for (let i = 0; i < normals.length; i++) {
+    const v = normals[i];
+    if (v - v !== 0) fail(`splitNormals[${i}] must be finite, but is ${v}`);
+  }
+  for (let e = 0; e < edges.length; e++) {
+    const t = edges[e];
+    const row = (e / E) | 0;
+    if (t < -1 || t >= n || t === row) {
+      fail(
+        `edges of row ${row} must be row ids in [0, ${n}) other than ${row}, or -1, but hold ${t}`,
+      );
+    }
+  }
+}
+
+/**
+ * Rebuilds an index from its {@link IndexArrays} and the same vectors it
+ * was built on (`vectors.rows === arrays.size`, `vectors.cols ===
+ * arrays.dim`), without recomputing the tree or the graph: O(size *
+ * (numEdges + dim)) for validation and, with `reorder`, the leaf-ordered
+ * copy. Throws a `RangeError` when the arrays or vectors are malformed.
+ */
+export function indexFromArrays(
+  arrays: IndexArrays,
+  vectors: DenseMatrix,
+  options: IndexFromArraysOptions = {},
+): AnnIndex {
+  validateIndexArrays(arrays);
+  const reorder = options.reorder ?? DEFAULT_GRAPH_INDEX_OPTIONS.reorder;
+  if (typeof reorder !== "boolean") {
+    throw new RangeError(`reorder must be a boolean, but is ${String(reorder)}`);
+  }
+  validateVectors(vectors, arrays.metric);
+  if (vectors.rows !== arrays.size || vectors.cols !== arrays.dim) {
+    throw new RangeError(
+      `vectors must be ${arrays.size} x ${arrays.dim} like the index, but are ${vectors.rows} x ${vectors.cols}`,
+    );
+  }
+  if (arrays.kind === "bruteForce") return new BruteForceIndex(vectors, arrays.metric);
+  return new GraphIndex(arrays, vectors, reorder);
+}

@@ -1,0 +1,243 @@
+import { exactKnnGraph } from "@annexml/knng";
+import type { DenseMatrix } from "@annexml/sparse-io";
+import { describe, expect, it } from "vitest";
+import { indexFromArrays, validateIndexArrays } from "./arrays.js";
+import { buildIndex } from "./build.js";
+import { type GraphIndex, searchScratch } from "./indexes.js";
+import { DEFAULT_GRAPH_INDEX_OPTIONS, validateGraphIndexOptions } from "./options.js";
+import { clusteredUnitVectors } from "./synthetic.js";
+import { referenceKnn } from "./testing.js";
+import type { IndexArrays } from "./types.js";
+
+const X = clusteredUnitVectors({ rows: 1500, dim: 20, centres: 30, noise: 0.15, seed: 21 });
+const Q = clusteredUnitVectors({
+  rows: 100,
+  dim: 20,
+  centres: 30,
+  noise: 0.15,
+  seed: 22,
+  centreSeed: 21,
+});
+
+function row(m: DenseMatrix, r: number): Float32Array {
+  return m.data.slice(r * m.stride, r * m.stride + m.cols);
+}
+
+describe("graph index options", () => {
+  it("has documented defaults", () => {
+    expect(DEFAULT_GRAPH_INDEX_OPTIONS).toMatchObject({
+      metric: "cosine",
+      leafSize: 10,
+      numEdges: 50,
+      order: "best-first",
+      leaves: 3,
+      splitIterations: 3,
+      graphBuild: "auto",
+      reorder: true,
+    });
+  });
+
+  it("names the bad value", () => {
+    expect(() => validateGraphIndexOptions({ leafSize: 0 })).toThrow(
+      /leafSize must be a positive integer, but is 0/,
+    );
+    expect(() => validateGraphIndexOptions({ numEdges: 2.5 })).toThrow(
+      /numEdges must be a positive integer, but is 2.5/,
+    );
+    expect(() => validateGraphIndexOptions({ metric: "ip" as never })).toThrow(
+      /metric must be "cosine" or "l2", but is "ip"/,
+    );
+    expect(() => validateGraphIndexOptions({ order: "lifo " as never })).toThrow(/order must be/);
+    expect(() => validateGraphIndexOptions({ leaves: -1 })).toThrow(
+      /leaves must be a positive integer/,
+    );
+    expect(() => validateGraphIndexOptions({ splitIterations: -1 })).toThrow(
+      /splitIterations must be a non-negative integer/,
+    );
+    expect(() => validateGraphIndexOptions({ seed: 0.5 })).toThrow(/seed must be an integer/);
+    expect(() => validateGraphIndexOptions({ graphBuild: "fast" as never })).toThrow(
+      /graphBuild must be/,
+    );
+    expect(() => validateGraphIndexOptions({ reorder: 1 as never })).toThrow(
+      /reorder must be a boolean/,
+    );
+    expect(() => buildIndex("hnsw" as never, X)).toThrow(
+      /kind must be "graph" or "bruteForce", but is "hnsw"/,
+    );
+  });
+
+  it("rejects vectors the metric cannot take", () => {
+    const bad = { ...X, data: X.data.slice() };
+    bad.data[5 * X.stride + 3] = Number.NaN;
+    expect(() => buildIndex("graph", bad)).toThrow(
+      /vectors row 5 column 3 must be finite, but is NaN/,
+    );
+    const long = { ...X, data: X.data.map((v) => v * 2) };
+    expect(() => buildIndex("bruteForce", long)).toThrow(
+      /row 0 must be a unit vector .* norm is 2/,
+    );
+    expect(() => buildIndex("graph", long, { metric: "l2" })).not.toThrow();
+    expect(() => buildIndex("graph", { ...X, stride: 10 })).toThrow(
+      /stride must be an integer >= cols/,
+    );
+  });
+});
+
+describe("prebuilt graphs", () => {
+  const graph = exactKnnGraph(X, { k: 30, metric: "l2" });
+
+  it("uses the first numEdges columns of a prebuilt graph (default: all)", () => {
+    const all = buildIndex("graph", X, { graph }).toArrays();
+    expect(all.numEdges).toBe(30);
+    expect(all.edges).toEqual(graph.ids);
+    const some = buildIndex("graph", X, { graph, numEdges: 12 }).toArrays();
+    expect(some.edges.subarray(12, 24)).toEqual(graph.ids.subarray(30, 42));
+  });
+
+  it("matches the graph built by @annexml/knng with graphBuild exact", () => {
+    const own = buildIndex("graph", X, { numEdges: 30, graphBuild: "exact" }).toArrays();
+    expect(own.edges).toEqual(graph.ids);
+  });
+
+  it("rejects graphs that do not fit", () => {
+    expect(() => buildIndex("graph", X, { graph, numEdges: 31 })).toThrow(
+      /numEdges must be at most the prebuilt graph's k \(30\), but is 31/,
+    );
+    const short = { ...graph, rows: 10, ids: graph.ids.subarray(0, 300) };
+    expect(() => buildIndex("graph", X, { graph: short })).toThrow(
+      /one row per vector \(1500\), but has 10/,
+    );
+    const self = { ...graph, ids: graph.ids.slice() };
+    self.ids[7 * 30] = 7;
+    expect(() => buildIndex("graph", X, { graph: self })).toThrow(
+      /graph row 7 must hold row ids .* but holds 7/,
+    );
+  });
+});
+
+describe("IndexArrays", () => {
+  const index = buildIndex("graph", X, { numEdges: 16 });
+  const arrays = index.toArrays();
+
+  it("round-trip without rebuilding: same arrays, same results, with and without the reordered copy", () => {
+    const restored = indexFromArrays(arrays, X);
+    const shared = indexFromArrays(arrays, X, { reorder: false });
+    expect((shared as GraphIndex).reorder).toBe(false);
+    expect(restored.toArrays()).toEqual(arrays);
+    expect(shared.toArrays()).toEqual(arrays);
+    const a = index.searchBatch(Q, 10);
+    expect(restored.searchBatch(Q, 10)).toEqual(a);
+    expect(shared.searchBatch(Q, 10)).toEqual(a);
+  });
+
+  it("describe the tree and graph in the caller's row ids", () => {
+    expect(arrays).toMatchObject({
+      version: 1,
+      kind: "graph",
+      metric: "cosine",
+      size: 1500,
+      dim: 20,
+      numEdges: 16,
+      leafSize: 10,
+    });
+    expect(arrays.edges.length).toBe(1500 * 16);
+    // The edges are the 16 nearest rows (knng's exact graph at this size).
+    const ref = referenceKnn(X, X, 16, true);
+    expect(arrays.edges).toEqual(ref.ids);
+    expect(arrays.splitNormals.length).toBe(arrays.splitOffsets.length * 20);
+  });
+
+  it("are validated, with a message that says what is wrong", () => {
+    const broken = (patch: Partial<IndexArrays>) => () =>
+      validateIndexArrays({ ...arrays, ...patch });
+    expect(broken({})).not.toThrow();
+    expect(broken({ version: 2 })).toThrow(/version must be 1, but is 2/);
+    expect(broken({ kind: "tree" as never })).toThrow(/kind must be/);
+    expect(broken({ size: 1499 })).toThrow(/leafRows must have 1499 entries/);
+    const edges = arrays.edges.slice();
+    edges[16 * 3 + 2] = 3;
+    expect(broken({ edges })).toThrow(/edges of row 3 .* but hold 3/);
+    edges[16 * 3 + 2] = 1500;
+    expect(broken({ edges })).toThrow(/but hold 1500/);
+    const leafRows = arrays.leafRows.slice();
+    leafRows[1] = leafRows[0];
+    expect(broken({ leafRows })).toThrow(/leafRows must be a permutation/);
+    const splitChildren = arrays.splitChildren.slice();
+    splitChildren[2] = 0; // split 1 pointing back at the root: a cycle
+    expect(broken({ splitChildren })).toThrow(/split 1 has an invalid child reference 0/);
+    const leafPtr = arrays.leafPtr.slice();
+    leafPtr[1] = 0;
+    expect(broken({ leafPtr })).toThrow(/leaf 0 must hold at least one row/);
+    const splitNormals = arrays.splitNormals.slice();
+    splitNormals[0] = Number.NaN;
+    expect(broken({ splitNormals })).toThrow(/splitNormals\[0\] must be finite/);
+    expect(() => indexFromArrays(arrays, { ...X, rows: 1400 })).toThrow(
+      /vectors must be 1500 x 20 like the index, but are 1400 x 20/,
+    );
+  });
+
+  it("keep the search defaults", () => {
+    const lifo = buildIndex("graph", X, { numEdges: 16, order: "lifo", leaves: 1 }).toArrays();
+    expect(lifo).toMatchObject({ order: "lifo", leaves: 1 });
+    const again = indexFromArrays(lifo, X);
+    expect(again.searchBatch(Q, 10)).toEqual(
+      again.searchBatch(Q, 10, { order: "lifo", leaves: 1 }),
+    );
+  });
+});
+
+describe("graph search", () => {
+  const index = buildIndex("graph", X, { numEdges: 16 }) as GraphIndex;
+
+  it("stays correct when the visited-set epoch wraps around", () => {
+    const before = index.search(row(Q, 0), 10);
+    searchScratch.epoch = 0xfffffffe;
+    const wrapped = index.search(row(Q, 0), 10);
+    const after = index.search(row(Q, 0), 10);
+    expect(wrapped).toEqual(before);
+    expect(after).toEqual(before);
+    expect(searchScratch.epoch).toBe(2);
+  });
+
+  it("shares one scratch between indexes of different sizes", () => {
+    const small = buildIndex("graph", { ...X, rows: 300 }, { numEdges: 8 });
+    const a = index.searchBatch(Q, 10);
+    const b = small.searchBatch(Q, 10);
+    // Interleaved searches give the same results as separate ones.
+    for (let q = 0; q < Q.rows; q++) {
+      expect(index.search(row(Q, q), 10).ids).toEqual(a.ids.subarray(q * 10, q * 10 + 10));
+      expect(small.search(row(Q, q), 10).ids).toEqual(b.ids.subarray(q * 10, q * 10 + 10));
+    }
+    expect(searchScratch.visited.length).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("counts its distance computations; more eps and more leaves never find less here", () => {
+    const exact = buildIndex("bruteForce", X).searchBatch(Q, 10);
+    let last = -1;
+    for (const [eps, leaves] of [
+      [0, 1],
+      [0, 3],
+      [0.2, 3],
+      [1, 6],
+    ]) {
+      const e0 = index.distanceEvaluations;
+      const got = index.searchBatch(Q, 10, { eps, leaves });
+      const evals = index.distanceEvaluations - e0;
+      expect(evals).toBeGreaterThan(last);
+      last = evals;
+      let hits = 0;
+      for (let q = 0; q < Q.rows; q++) {
+        const truth = exact.ids.subarray(q * 10, q * 10 + 10);
+        for (const id of got.ids.subarray(q * 10, q * 10 + 10)) if (truth.includes(id)) hits++;
+      }
+      expect(hits / (Q.rows * 10)).toBeGreaterThanOrEqual(eps === 1 ? 0.999 : 0.9);
+    }
+  });
+
+  it("finds the same as brute force with both orders when eps is large", () => {
+    const exact = buildIndex("bruteForce", X).searchBatch(Q, 5);
+    for (const order of ["lifo", "best-first"] as const) {
+      expect(index.searchBatch(Q, 5, { order, eps: 3 })).toEqual(exact);
+    }
+  });
+});
