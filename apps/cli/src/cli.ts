@@ -1,7 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { EvalCommandOptions } from "./commands/eval.js";
 import { runEval } from "./commands/eval.js";
+import { runInfo } from "./commands/info.js";
+import { runPredict } from "./commands/predict.js";
 import { computeStats, formatStats } from "./commands/stats.js";
+import { runTrain } from "./commands/train.js";
+import { paramsHelp } from "./config.js";
 import { describeError } from "./errors.js";
 import { VERSION } from "./version.js";
 
@@ -16,6 +20,46 @@ export function buildProgram(): Command {
     // sub-commands: they copy these settings when created).
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const trainHelp = `\nParameters (JSON keys of CONFIG.json, or key=value arguments; later wins):\n${paramsHelp((spec) => spec.use !== "predict")}\n`;
+  program
+    .command("train")
+    .description(
+      "Train a model: annexml train CONFIG.json [key=value ...] (the original AnnexML's command line).",
+    )
+    .argument("<config>", "JSON file of parameters (see annexml-example.json)")
+    .argument("[overrides...]", "key=value parameters overriding the config, e.g. num_thread=2")
+    .addHelpText("after", trainHelp)
+    .action(async (config: string, overrides: string[]) => {
+      await runTrain(config, overrides);
+    });
+
+  program
+    .command("predict")
+    .description(
+      "Predict the top 10 labels of every row of predict_file into result_file: annexml predict CONFIG.json [key=value ...]. Only the prediction parameters apply (num_learner, num_nn, pred_type, num_edge, search_eps, num_thread, verbose, files).",
+    )
+    .argument("<config>", "JSON file of parameters")
+    .argument(
+      "[overrides...]",
+      "key=value parameters overriding the config, e.g. predict_file=- result_file=-",
+    )
+    .addHelpText(
+      "after",
+      `\nPrediction parameters:\n${paramsHelp((spec) => spec.use !== "train")}\n`,
+    )
+    .action(async (config: string, overrides: string[]) => {
+      await runPredict(config, overrides);
+    });
+
+  program
+    .command("info")
+    .description("Show what a model holds: parameters, sizes, training statistics, versions.")
+    .argument("<model-file>", "a model written by annexml train or annexml import")
+    .option("--json", "print one JSON object instead of text")
+    .action(async (file: string, options: { json?: boolean }) => {
+      print(await runInfo(file, options.json === true));
+    });
 
   program
     .command("eval")

@@ -1,9 +1,21 @@
 /**
- * The `annexml` command line, usable from code: `main(argv)` runs it and
- * returns the exit code; `buildProgram()` gives the commander program.
+ * AnnexML from code and from the command line.
+ *
+ * - `train(options)` / `loadModel(path)` / `model.predict(rows, { k })` /
+ *   `model.save(path)`: the programmatic trainer and predictor.
+ * - `main(argv)` runs the `annexml` command and returns its exit code.
  */
+export { loadModel, type TrainOptions, train } from "./api.js";
 export { buildProgram, main } from "./cli.js";
 export { type EvalCommandOptions, runEval } from "./commands/eval.js";
 export { computeStats, type DatasetStats, formatStats } from "./commands/stats.js";
+export { type AnnexmlParams, defaultParams, PARAMS } from "./config.js";
+export type { LearnerArrays, PartArrays, PredictSettings } from "./engine/predictor.js";
 export { describeError, UsageError } from "./errors.js";
+export {
+  AnnexmlModel,
+  type ModelInfo,
+  type ModelPredictOptions,
+  type TrainingParams,
+} from "./model/model.js";
 export { VERSION } from "./version.js";

@@ -50,3 +50,17 @@ export function finalize<T extends Int32Array | Float32Array>(
   }
   return array.slice(0, length) as T;
 }
+
+/** A fresh exact-size copy of the first `length` entries (on shared memory when asked). */
+export function copyExact<T extends Int32Array | Float32Array>(
+  array: T,
+  length: number,
+  shared: boolean,
+): T {
+  const ctor = array.constructor as TypedArrayConstructor<T>;
+  const out = shared
+    ? new ctor(new SharedArrayBuffer(length * ctor.BYTES_PER_ELEMENT), 0, length)
+    : new ctor(length);
+  out.set(array.subarray(0, length));
+  return out;
+}

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { AnnexmlError } from "./errors.js";
-import { readDataset } from "./node/read-dataset.js";
+import { readDataset, readDatasetBatches } from "./node/read-dataset.js";
 import { DatasetParser, parseDataset } from "./parser.js";
 import type { Dataset } from "./types.js";
 
@@ -311,5 +311,57 @@ describe("bad input", () => {
     expect(() => {
       parser.push(new TextEncoder().encode(":x\n"));
     }).toThrowError(/^bad\.txt:4:3: feature value is not a number: "2:x"/);
+  });
+});
+
+describe("batches", () => {
+  it("takeRows splits the rows without changing them, and checks the header over all batches", async () => {
+    const { readFileSync } = await import("node:fs");
+    const text = readFileSync(join(DATA, "delicious/test.txt"));
+    const whole = parseDataset(text);
+    const parser = new DatasetParser();
+    const batches: Dataset[] = [];
+    for (let i = 0; i < text.length; i += 50000) {
+      parser.push(text.subarray(i, i + 50000));
+      batches.push(parser.takeRows());
+    }
+    batches.push(parser.finish());
+    expect(batches.reduce((n, b) => n + b.features.rows, 0)).toBe(3185);
+    let row = 0;
+    for (const b of batches) {
+      for (let r = 0; r < b.features.rows; r++, row++) {
+        const a = whole.features.indices.subarray(
+          whole.features.indptr[row],
+          whole.features.indptr[row + 1],
+        );
+        expect(b.features.indices.subarray(b.features.indptr[r], b.features.indptr[r + 1])).toEqual(
+          a,
+        );
+        const la = whole.labels.indices.subarray(
+          whole.labels.indptr[row],
+          whole.labels.indptr[row + 1],
+        );
+        expect(b.labels.indices.subarray(b.labels.indptr[r], b.labels.indptr[r + 1])).toEqual(la);
+      }
+    }
+    const short = new DatasetParser({ source: "short.txt" });
+    short.push(new TextEncoder().encode("3 2 2\n1 1:1\n"));
+    short.takeRows();
+    short.push(new TextEncoder().encode("0 0:1\n"));
+    expect(() => short.finish()).toThrowError(/declares 3 rows but the file has 2 rows/);
+  });
+
+  it("readDatasetBatches streams a file in bounded batches", async () => {
+    const sizes: number[] = [];
+    for await (const batch of readDatasetBatches(join(DATA, "bibtex/test.txt"), {
+      batchRows: 1000,
+    })) {
+      sizes.push(batch.features.rows);
+    }
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(2515);
+    expect(sizes.length).toBeGreaterThan(1);
+    await expect(readDatasetBatches("x", { batchRows: 0 }).next()).rejects.toThrowError(
+      /batchRows must be a positive integer/,
+    );
   });
 });

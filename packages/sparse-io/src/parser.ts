@@ -1,5 +1,6 @@
+import { ChunkedLineParser, decimalEnd, LF, parseDecimal, sortUniqueRange } from "./bytes.js";
 import { AnnexmlError, type AnnexmlErrorCode } from "./errors.js";
-import { finalize, grow, MAX_INT32 } from "./growable.js";
+import { copyExact, finalize, grow, MAX_INT32 } from "./growable.js";
 import type { Dataset, DatasetHeader, ParseWarnings } from "./types.js";
 
 /** Options of {@link DatasetParser}, {@link parseDataset} and `readDataset`. */
@@ -28,24 +29,15 @@ export const DEFAULT_PARSE_OPTIONS: Required<ParseOptions> = {
   sizeHint: 0,
 };
 
-const LF = 10;
 const CR = 13;
 const TAB = 9;
 const SPACE = 32;
 const HASH = 35;
-const PLUS = 43;
 const COMMA = 44;
-const MINUS = 45;
-const DOT = 46;
 const ZERO = 48;
 const NINE = 57;
 const COLON = 58;
-const UPPER_E = 69;
-const LOWER_E = 101;
 
-/** Exact powers of ten: with a mantissa below 2^53 one multiply or divide is correctly rounded. */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-const EXACT_MANTISSA = 2 ** 53;
 /** A header row count above this is only a hint, never a preallocation. */
 const MAX_ROW_HINT = 1 << 24;
 
@@ -64,15 +56,13 @@ const decoder = new TextDecoder();
  * like comment lines, are not rows). Every other line is one row, also when
  * it has no features or no labels.
  */
-export class DatasetParser {
+export class DatasetParser extends ChunkedLineParser {
   private readonly source: string;
   private readonly checkHeader: boolean;
   private readonly shared: boolean;
   private sizeHint: number;
   private bytesSeen = 0;
 
-  private carry = new Uint8Array(1 << 12);
-  private carryLength = 0;
   private line = 0;
   private atStart = true;
   private seenContent = false;
@@ -98,6 +88,7 @@ export class DatasetParser {
   private sortValues = new Float32Array(0);
 
   constructor(options: ParseOptions = {}) {
+    super();
     this.source = options.source ?? DEFAULT_PARSE_OPTIONS.source;
     this.checkHeader = options.checkHeader ?? DEFAULT_PARSE_OPTIONS.checkHeader;
     this.shared = options.shared ?? DEFAULT_PARSE_OPTIONS.shared;
@@ -105,28 +96,15 @@ export class DatasetParser {
   }
 
   /** Parses the complete lines of `chunk` and keeps the partial last line for later. */
-  push(chunk: Uint8Array): void {
-    let pos = 0;
-    if (this.carryLength > 0) {
-      const newline = chunk.indexOf(LF);
-      if (newline < 0) {
-        this.appendCarry(chunk, 0, chunk.length);
-        return;
-      }
-      this.appendCarry(chunk, 0, newline);
-      this.parseLines(this.carry, 0, this.carryLength + 1);
-      this.carryLength = 0;
-      pos = newline + 1;
-    }
-    pos = this.parseLines(chunk, pos, chunk.length);
-    if (pos < chunk.length) this.appendCarry(chunk, pos, chunk.length);
+  override push(chunk: Uint8Array): void {
+    super.push(chunk);
     this.bytesSeen += chunk.length;
     if (this.sizeHint > 0) this.reserveFromHint();
   }
 
   /** Extrapolates the densities seen so far to the expected input size, once. */
   private reserveFromHint(): void {
-    const ratio = (this.sizeHint / Math.max(this.bytesSeen - this.carryLength, 1)) * 1.02;
+    const ratio = (this.sizeHint / Math.max(this.bytesSeen - this.pendingBytes, 1)) * 1.02;
     this.sizeHint = 0;
     if (ratio <= 1.05) return;
     const reserve = (used: number) => Math.min(Math.ceil(used * ratio) + 64, MAX_INT32 - 1);
@@ -150,38 +128,67 @@ export class DatasetParser {
     }
   }
 
-  /** Parses a last line without newline, cross-checks the header and returns the dataset. */
+  /** Rows parsed and not yet taken by {@link takeRows}. */
+  get pendingRows(): number {
+    return this.rows;
+  }
+
+  /**
+   * Returns the rows parsed so far (complete lines only) and starts a new
+   * batch: for streaming a large input or stdin in bounded memory. Line
+   * numbers, the header and the warnings carry on across batches.
+   */
+  takeRows(): Dataset {
+    const batch = this.build(false);
+    this.rowsTaken += this.rows;
+    this.rows = 0;
+    this.nnz = 0;
+    this.labelCount = 0;
+    return batch;
+  }
+
+  /**
+   * Parses a last line without newline, cross-checks the header's row count
+   * (over all batches) and returns the remaining rows.
+   */
   finish(): Dataset {
-    if (this.carryLength > 0) {
-      this.parseLines(this.carry, 0, this.carryLength + 1);
-      this.carryLength = 0;
-    }
+    this.flushLastLine();
     const header = this.header;
-    if (header && this.checkHeader && header.rows !== this.rows) {
+    const total = this.rowsTaken + this.rows;
+    if (header && this.checkHeader && header.rows !== total) {
       throw new AnnexmlError(
         "HEADER_MISMATCH",
-        `the header declares ${header.rows} rows but the file has ${this.rows} rows` +
+        `the header declares ${header.rows} rows but the file has ${total} rows` +
           " (pass checkHeader: false to accept it)",
         { file: this.source, line: this.headerLine, column: 1 },
       );
     }
+    return this.build(true);
+  }
+
+  /** The current rows as a dataset; `last` lets it hand over its arrays without a copy. */
+  private build(last: boolean): Dataset {
+    const header = this.header;
     const rows = this.rows;
+    // A batch must copy (the buffers are reused); the last call may keep exact-size arrays.
     const shared = this.shared;
+    const take = <T extends Int32Array | Float32Array>(array: T, length: number): T =>
+      last ? finalize(array, length, shared) : copyExact(array, length, shared);
     const featureCols = Math.max(header?.features ?? 0, this.maxFeatureId + 1);
     const labelCols = Math.max(header?.labels ?? 0, this.maxLabelId + 1);
     return {
       features: {
         rows,
         cols: featureCols,
-        indptr: finalize(this.featurePtr, rows + 1, shared),
-        indices: finalize(this.featureIds, this.nnz, shared),
-        values: finalize(this.featureValues, this.nnz, shared),
+        indptr: take(this.featurePtr, rows + 1),
+        indices: take(this.featureIds, this.nnz),
+        values: take(this.featureValues, this.nnz),
       },
       labels: {
         rows,
         cols: labelCols,
-        indptr: finalize(this.labelPtr, rows + 1, shared),
-        indices: finalize(this.labelIds, this.labelCount, shared),
+        indptr: take(this.labelPtr, rows + 1),
+        indices: take(this.labelIds, this.labelCount),
       },
       header,
       maxFeatureId: this.maxFeatureId,
@@ -191,16 +198,8 @@ export class DatasetParser {
     };
   }
 
+  private rowsTaken = 0;
   private headerLine = 0;
-
-  private appendCarry(chunk: Uint8Array, from: number, to: number): void {
-    const needed = this.carryLength + (to - from);
-    // One spare byte for the newline sentinel that ends every line in place.
-    if (needed + 1 > this.carry.length) this.carry = grow(this.carry, needed + 1);
-    this.carry.set(chunk.subarray(from, to), this.carryLength);
-    this.carry[needed] = LF;
-    this.carryLength = needed;
-  }
 
   /**
    * Parses every complete line of `buf[pos, limit)` and returns the
@@ -209,7 +208,7 @@ export class DatasetParser {
    * `buf[end]` of each line is its newline (the carry holds a sentinel one),
    * and trimming stops at a blank or CR, so digit loops need no bound checks.
    */
-  private parseLines(buf: Uint8Array, pos: number, limit: number): number {
+  protected override parseLines(buf: Uint8Array, pos: number, limit: number): number {
     for (;;) {
       const newline = buf.indexOf(LF, pos);
       if (newline < 0 || newline >= limit) return pos;
@@ -346,58 +345,11 @@ export class DatasetParser {
     valueStart: number,
     end: number,
   ): number {
-    let p = valueStart;
-    let c = buf[p];
-    let negative = false;
-    if (c === MINUS) {
-      negative = true;
-      p++;
-    } else if (c === PLUS) {
-      p++;
-    }
-    let mantissa = 0;
-    let exponent = 0;
-    let digits = 0;
-    while ((c = buf[p]) >= ZERO && c <= NINE) {
-      mantissa = mantissa * 10 + (c - ZERO);
-      digits++;
-      p++;
-    }
-    if (p < end && c === DOT) {
-      p++;
-      while ((c = buf[p]) >= ZERO && c <= NINE) {
-        mantissa = mantissa * 10 + (c - ZERO);
-        exponent--;
-        digits++;
-        p++;
-      }
-    }
-    if (digits === 0) this.valueError(buf, lineStart, tokenStart, valueStart, end);
-    if (p < end && (c === LOWER_E || c === UPPER_E)) {
-      p++;
-      let exponentSign = 1;
-      if (p < end && ((c = buf[p]) === MINUS || c === PLUS)) {
-        if (c === MINUS) exponentSign = -1;
-        p++;
-      }
-      let e = 0;
-      const exponentStart = p;
-      while ((c = buf[p]) >= ZERO && c <= NINE) {
-        if (e < 100000) e = e * 10 + (c - ZERO);
-        p++;
-      }
-      if (p === exponentStart) this.valueError(buf, lineStart, tokenStart, valueStart, end);
-      exponent += exponentSign * e;
-    }
-    if (p < end && (c = buf[p]) !== SPACE && c !== TAB && c !== HASH) {
+    let value = parseDecimal(buf, valueStart, end);
+    const p = decimalEnd;
+    const c = buf[p];
+    if (Number.isNaN(value) || (p < end && c !== SPACE && c !== TAB && c !== HASH)) {
       this.valueError(buf, lineStart, tokenStart, valueStart, end);
-    }
-    let value: number;
-    if (mantissa < EXACT_MANTISSA && exponent >= -22 && exponent <= 22) {
-      value = exponent < 0 ? mantissa / POW10[-exponent] : mantissa * POW10[exponent];
-      if (negative) value = -value;
-    } else {
-      value = Number(decoder.decode(buf.subarray(valueStart, p)));
     }
     value = Math.fround(value);
     if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY) {
@@ -410,7 +362,6 @@ export class DatasetParser {
         p,
       );
     }
-
     this.valueEnd = p;
     return value;
   }
@@ -454,31 +405,15 @@ export class DatasetParser {
 
   /** Sorts and de-duplicates the row's labels (duplicates are merged and counted). */
   private finishLabels(from: number): void {
-    const ids = this.labelIds;
-    let to = this.labelCount;
+    const to = this.labelCount;
     if (to === from) return;
-    let sorted = true;
-    for (let i = from + 1; i < to; i++) {
-      if (ids[i] <= ids[i - 1]) {
-        sorted = false;
-        break;
-      }
+    const unique = sortUniqueRange(this.labelIds, from, to);
+    if (unique < to) {
+      if (this.warnings.duplicateLabels === 0) this.warnings.firstDuplicateLabelLine = this.line;
+      this.warnings.duplicateLabels += to - unique;
+      this.labelCount = unique;
     }
-    if (!sorted) {
-      ids.subarray(from, to).sort();
-      let w = from + 1;
-      for (let i = from + 1; i < to; i++) {
-        if (ids[i] !== ids[w - 1]) ids[w++] = ids[i];
-      }
-      const duplicates = to - w;
-      if (duplicates > 0) {
-        if (this.warnings.duplicateLabels === 0) this.warnings.firstDuplicateLabelLine = this.line;
-        this.warnings.duplicateLabels += duplicates;
-      }
-      to = w;
-      this.labelCount = to;
-    }
-    if (ids[to - 1] > this.maxLabelId) this.maxLabelId = ids[to - 1];
+    if (this.labelIds[unique - 1] > this.maxLabelId) this.maxLabelId = this.labelIds[unique - 1];
   }
 
   private closeRow(): void {

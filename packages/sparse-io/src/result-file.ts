@@ -1,3 +1,4 @@
+import { ChunkedLineParser, decimalEnd, LF, parseDecimal, sortUniqueRange } from "./bytes.js";
 import { AnnexmlError } from "./errors.js";
 import { finalize, grow, MAX_INT32 } from "./growable.js";
 import type { KnnResult, LabelMatrix } from "./types.js";
@@ -158,23 +159,13 @@ export function* formatResultChunks(
 // ---------------------------------------------------------------------------
 // Reading
 
-const LF = 10;
 const CR = 13;
 const TAB = 9;
 const SPACE = 32;
-const PLUS = 43;
 const COMMA = 44;
-const MINUS = 45;
-const DOT = 46;
 const ZERO = 48;
 const NINE = 57;
 const COLON = 58;
-const UPPER_E = 69;
-const LOWER_E = 101;
-
-/** Exact powers of ten: with a mantissa below 2^53 one multiply or divide is correctly rounded. */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-const EXACT_MANTISSA = 2 ** 53;
 
 const decoder = new TextDecoder();
 
@@ -197,9 +188,7 @@ const decoder = new TextDecoder();
  * `BAD_RESULT_LINE`, the file, 1-based line and column (in bytes) and the
  * offending text.
  */
-export class ResultFileParser {
-  private carry = new Uint8Array(1 << 12);
-  private carryLength = 0;
+export class ResultFileParser extends ChunkedLineParser {
   private line = 0;
   private rows = 0;
   private maxLabelId = -1;
@@ -215,37 +204,22 @@ export class ResultFileParser {
   private maxPredictions = 0;
 
   /** @param source Name used in error messages (a path, `-`, or a caller's name). */
-  constructor(readonly source: string = "<memory>") {}
+  constructor(readonly source: string = "<memory>") {
+    super();
+  }
 
-  /** Parses the complete lines of `chunk` and keeps the partial last line for later. */
-  push(chunk: Uint8Array): void {
-    let pos = 0;
-    if (this.carryLength > 0) {
-      const newline = chunk.indexOf(LF);
-      if (newline < 0) {
-        this.appendCarry(chunk, 0, chunk.length);
-        return;
-      }
-      this.appendCarry(chunk, 0, newline);
-      this.parseLine(this.carry, 0, this.carryLength);
-      this.carryLength = 0;
-      pos = newline + 1;
-    }
+  protected override parseLines(buf: Uint8Array, pos: number, limit: number): number {
     for (;;) {
-      const newline = chunk.indexOf(LF, pos);
-      if (newline < 0) break;
-      this.parseLine(chunk, pos, newline);
+      const newline = buf.indexOf(LF, pos);
+      if (newline < 0 || newline >= limit) return pos;
+      this.parseLine(buf, pos, newline);
       pos = newline + 1;
     }
-    if (pos < chunk.length) this.appendCarry(chunk, pos, chunk.length);
   }
 
   /** Parses a last line without newline and returns the file's rows (see {@link ResultFile}). */
   finish(): ResultFile {
-    if (this.carryLength > 0) {
-      this.parseLine(this.carry, 0, this.carryLength);
-      this.carryLength = 0;
-    }
+    this.flushLastLine();
     const rows = this.rows;
     const k = this.maxPredictions;
     if (rows * k > MAX_INT32) {
@@ -275,15 +249,6 @@ export class ResultFileParser {
       },
       predictions: { rows, k, ids, scores },
     };
-  }
-
-  private appendCarry(chunk: Uint8Array, from: number, to: number): void {
-    const needed = this.carryLength + (to - from);
-    // One spare byte for the newline sentinel that ends every line in place.
-    if (needed + 1 > this.carry.length) this.carry = grow(this.carry, needed + 1);
-    this.carry.set(chunk.subarray(from, to), this.carryLength);
-    this.carry[needed] = LF;
-    this.carryLength = needed;
   }
 
   /**
@@ -345,45 +310,10 @@ export class ResultFileParser {
         this.fail("predicted label id above 2^31-1", buf, lineStart, tokenStart, p);
       p++;
       const valueStart = p;
-      let negative = false;
-      if (p < end && ((c = buf[p]) === MINUS || c === PLUS)) {
-        negative = c === MINUS;
-        p++;
-      }
-      let mantissa = 0;
-      let exponent = 0;
-      let digits = 0;
-      while ((c = buf[p]) >= ZERO && c <= NINE) {
-        mantissa = mantissa * 10 + (c - ZERO);
-        digits++;
-        p++;
-      }
-      if (p < end && c === DOT) {
-        p++;
-        while ((c = buf[p]) >= ZERO && c <= NINE) {
-          mantissa = mantissa * 10 + (c - ZERO);
-          exponent--;
-          digits++;
-          p++;
-        }
-      }
-      if (digits === 0) this.scoreError(buf, lineStart, tokenStart, valueStart, end);
-      if (p < end && (c === LOWER_E || c === UPPER_E)) {
-        p++;
-        let exponentSign = 1;
-        if (p < end && ((c = buf[p]) === MINUS || c === PLUS)) {
-          if (c === MINUS) exponentSign = -1;
-          p++;
-        }
-        let e = 0;
-        const exponentStart = p;
-        while ((c = buf[p]) >= ZERO && c <= NINE) {
-          if (e < 100000) e = e * 10 + (c - ZERO);
-          p++;
-        }
-        if (p === exponentStart) this.scoreError(buf, lineStart, tokenStart, valueStart, end);
-        exponent += exponentSign * e;
-      }
+      let score = parseDecimal(buf, valueStart, end);
+      p = decimalEnd;
+      c = buf[p];
+      if (Number.isNaN(score)) this.scoreError(buf, lineStart, tokenStart, valueStart, end);
       if (p < end && c !== COMMA) {
         if (c === SPACE || c === TAB) {
           this.fail(
@@ -395,13 +325,6 @@ export class ResultFileParser {
           );
         }
         this.scoreError(buf, lineStart, tokenStart, valueStart, end);
-      }
-      let score: number;
-      if (mantissa < EXACT_MANTISSA && exponent >= -22 && exponent <= 22) {
-        score = exponent < 0 ? mantissa / POW10[-exponent] : mantissa * POW10[exponent];
-        if (negative) score = -score;
-      } else {
-        score = Number(decoder.decode(buf.subarray(valueStart, p)));
       }
       score = Math.fround(score);
       if (!Number.isFinite(score)) {
@@ -429,25 +352,9 @@ export class ResultFileParser {
 
   /** Sorts and de-duplicates the row's true labels (a set, as the script reads them). */
   private finishTruth(from: number): void {
-    const ids = this.truthIds;
-    let to = this.truthCount;
-    let sorted = true;
-    for (let i = from + 1; i < to; i++) {
-      if (ids[i] <= ids[i - 1]) {
-        sorted = false;
-        break;
-      }
-    }
-    if (!sorted) {
-      ids.subarray(from, to).sort();
-      let w = from + 1;
-      for (let i = from + 1; i < to; i++) {
-        if (ids[i] !== ids[w - 1]) ids[w++] = ids[i];
-      }
-      to = w;
-      this.truthCount = to;
-    }
-    if (ids[to - 1] > this.maxLabelId) this.maxLabelId = ids[to - 1];
+    const to = sortUniqueRange(this.truthIds, from, this.truthCount);
+    this.truthCount = to;
+    if (this.truthIds[to - 1] > this.maxLabelId) this.maxLabelId = this.truthIds[to - 1];
   }
 
   private closeRow(): void {

@@ -62,28 +62,7 @@ export class TopK {
     if (this.k === 0) return;
     const rootScore = scores[0];
     if (!(score > rootScore || (score === rootScore && id < ids[0]))) return;
-    // Replace the root and sift down.
-    const n = this.count;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= n) break;
-      let worst = left;
-      const right = left + 1;
-      if (
-        right < n &&
-        (scores[right] < scores[left] || (scores[right] === scores[left] && ids[right] > ids[left]))
-      ) {
-        worst = right;
-      }
-      const ws = scores[worst];
-      if (score < ws || (score === ws && id > ids[worst])) break;
-      ids[i] = ids[worst];
-      scores[i] = ws;
-      i = worst;
-    }
-    ids[i] = id;
-    scores[i] = score;
+    this.siftDownFromRoot(id, score, this.count);
   }
 
   /**
@@ -102,12 +81,14 @@ export class TopK {
   }
 
   private popRoot(): void {
+    const n = --this.count;
+    if (n > 0) this.siftDownFromRoot(this.heapIds[n], this.heapScores[n], n);
+  }
+
+  /** Puts `(id, score)` at the root of the first `n` heap slots and sifts it down to its place. */
+  private siftDownFromRoot(id: number, score: number, n: number): void {
     const ids = this.heapIds;
     const scores = this.heapScores;
-    const n = --this.count;
-    if (n === 0) return;
-    const id = ids[n];
-    const score = scores[n];
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;

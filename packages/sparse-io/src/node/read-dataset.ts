@@ -23,3 +23,37 @@ export async function readDataset(
   for await (const chunk of readChunks(path)) parser.push(chunk);
   return parser.finish();
 }
+
+/** Options of {@link readDatasetBatches}. */
+export interface BatchOptions extends Omit<ParseOptions, "source" | "sizeHint"> {
+  /** Rows per batch (default 4096); a batch may be larger by the rows of one chunk. */
+  batchRows?: number;
+  /**
+   * Yield whatever rows a chunk completed instead of waiting for a full
+   * batch (default: only for stdin, so predictions can stream line by line).
+   */
+  eager?: boolean;
+}
+
+/**
+ * Streams a dataset file as consecutive batches of rows in bounded memory
+ * (row order preserved; the header's row count is checked at the end).
+ */
+export async function* readDatasetBatches(
+  path: string,
+  options: BatchOptions = {},
+): AsyncGenerator<Dataset, void, undefined> {
+  const batchRows = options.batchRows ?? 4096;
+  if (!Number.isInteger(batchRows) || batchRows < 1) {
+    throw new RangeError(`batchRows must be a positive integer, but is ${batchRows}`);
+  }
+  const eager = options.eager ?? path === "-";
+  const parser = new DatasetParser({ ...options, source: path });
+  for await (const chunk of readChunks(path)) {
+    parser.push(chunk);
+    if (parser.pendingRows >= batchRows || (eager && parser.pendingRows > 0))
+      yield parser.takeRows();
+  }
+  const last = parser.finish();
+  if (last.features.rows > 0) yield last;
+}

@@ -1,0 +1,47 @@
+import { AnnexmlModel } from "../model/model.js";
+
+/** `annexml info MODEL`: what a model holds. Returns the text (or JSON) to print. */
+export async function runInfo(modelFile: string, json: boolean): Promise<string> {
+  const { model, fileBytes, sections } = await AnnexmlModel.load(modelFile);
+  const info = model.info;
+  const partSizes = info.stats.partitionSizes.flat();
+  const summary = {
+    file: modelFile,
+    bytes: fileBytes,
+    sections,
+    origin: info.origin,
+    versions: info.versions,
+    params: info.params,
+    data: info.data,
+    learners: model.numLearners,
+    partitionsPerLearner: info.stats.partitions,
+    partitionSizes: {
+      min: Math.min(...partSizes),
+      max: Math.max(...partSizes),
+      count: partSizes.length,
+    },
+    trainPrecision: info.stats.trainPrecision,
+    notes: info.notes ?? [],
+  };
+  if (json) return JSON.stringify(summary);
+  const lines = [
+    `model: ${modelFile} (${(fileBytes / 1e6).toFixed(2)} MB, ${summary.sections} sections)`,
+    `origin: ${info.origin === "annexml-cpp" ? "imported from the original C++ AnnexML" : "trained by annexml (TypeScript)"}`,
+    `written by: ${Object.entries(info.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
+    `training data: ${info.data.file || "(in memory)"}: ${info.data.rows} rows, ${info.data.features} features, ${info.data.labels} labels, ${info.origin === "annexml-cpp" ? "non-zeros not recorded by the original" : `${info.data.nnz} non-zeros`}`,
+    `learners: ${model.numLearners}, partitions per learner: ${[...new Set(info.stats.partitions)].join("/")}` +
+      `, rows per partition: ${summary.partitionSizes.min}..${summary.partitionSizes.max}`,
+    "parameters:",
+    ...Object.entries(info.params).map(([k, v]) => `  ${k} = ${v}`),
+  ];
+  if (info.stats.trainPrecision) {
+    lines.push("training P@1..5 per learner:");
+    info.stats.trainPrecision.forEach((p, l) => {
+      lines.push(`  ${l}: ${p.map((v) => v.toFixed(4)).join(" ")}`);
+    });
+  }
+  for (const note of summary.notes) lines.push(`note: ${note}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,346 @@
+import { readFile } from "node:fs/promises";
+import { AnnexmlError } from "@annexml/sparse-io";
+
+/**
+ * The parameters of `annexml train` / `annexml predict`: the original
+ * AnnexML's names, meanings and defaults (its example file's values), plus
+ * `cluster_size`. A config is a JSON object of these keys; `key=value`
+ * arguments override it (later wins).
+ */
+export interface AnnexmlParams {
+  emb_size: number;
+  num_learner: number;
+  num_nn: number;
+  cls_type: number;
+  cls_iter: number;
+  emb_iter: number;
+  label_normalize: number;
+  eta0: number;
+  lambda: number;
+  gamma: number;
+  pred_type: number;
+  num_edge: number;
+  search_eps: number;
+  num_thread: number;
+  seed: number;
+  verbose: number;
+  cluster_size: number;
+  anchor_step: number;
+  train_file: string;
+  predict_file: string;
+  model_file: string;
+  result_file: string;
+}
+
+type Kind = "int" | "float" | "path";
+
+interface ParamSpec {
+  kind: Kind;
+  default: number | string;
+  min?: number;
+  max?: number;
+  /** Which commands read it (predict ignores training parameters: the model fixes them). */
+  use: "train" | "predict" | "both";
+  help: string;
+}
+
+/** Every parameter with its type, default, valid range and meaning. */
+export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
+  emb_size: {
+    use: "train",
+    kind: "int",
+    default: 50,
+    min: 1,
+    max: 4096,
+    help: "embedding dimension",
+  },
+  num_learner: {
+    use: "both",
+    kind: "int",
+    default: 15,
+    min: 1,
+    max: 1000,
+
+    help: "ensemble size; at predict time the first num_learner learners are used",
+  },
+  num_nn: {
+    use: "both",
+    kind: "int",
+    default: 10,
+    min: 1,
+    max: 1000,
+
+    help: "neighbours: positives per row in training, neighbours per learner in prediction, leaf size of the search tree",
+  },
+  cls_type: {
+    use: "train",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 1,
+    help: "partitioner: 1 = min-cut of the label kNN graph, 0 = spherical k-means",
+  },
+  cls_iter: {
+    use: "train",
+    kind: "int",
+    default: 10,
+    min: 1,
+    max: 100000,
+    help: "partitioner epochs",
+  },
+  emb_iter: {
+    use: "train",
+    kind: "int",
+    default: 10,
+    min: 1,
+    max: 100000,
+    help: "embedding epochs",
+  },
+  label_normalize: {
+    use: "train",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 1,
+    help: "weight a neighbour's shared labels by 1/|Y_j| (1) or 1 (0)",
+  },
+  eta0: {
+    use: "train",
+    kind: "float",
+    default: 0.1,
+    min: Number.MIN_VALUE,
+    max: 1e6,
+    help: "initial learning rate (AdaGrad / FTRL)",
+  },
+  lambda: {
+    use: "train",
+    kind: "float",
+    default: 4,
+    min: 0,
+    max: 1e6,
+    help: "L1 strength of the min-cut partitioner",
+  },
+  gamma: {
+    use: "train",
+    kind: "float",
+    default: 10,
+    min: Number.MIN_VALUE,
+    max: 1e4,
+    help: "scale of the cosine in the embedding loss",
+  },
+  pred_type: {
+    use: "predict",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 1,
+
+    help: "1 = graph ANN search, 0 = brute force",
+  },
+  num_edge: {
+    use: "both",
+    kind: "int",
+    default: 50,
+    min: 1,
+    max: 10000,
+
+    help: "out-edges per vertex of the search graph (a value different from the model's rebuilds the graphs in memory)",
+  },
+  search_eps: {
+    use: "predict",
+    kind: "float",
+    default: 0,
+    min: 0,
+    max: 1e6,
+
+    help: "exploration slack of the graph search",
+  },
+  num_thread: {
+    use: "both",
+    kind: "int",
+    default: 1,
+    min: 1,
+    max: 1024,
+
+    help: "worker threads (1 = in process)",
+  },
+  seed: {
+    use: "train",
+    kind: "int",
+    default: 0x5eed,
+    min: 0,
+    max: 0xffffffff,
+    help: "random seed: the same seed gives the same model for any num_thread",
+  },
+  verbose: {
+    use: "both",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 2,
+
+    help: "0 = quiet, 1 = progress and summary, 2 = also each learner's training P@1..5 (the original's diagnostic; slower)",
+  },
+  cluster_size: {
+    use: "train",
+    kind: "int",
+    default: 6000,
+    min: 1,
+    max: 0x7fffffff,
+    help: "rows per partition: K = max(floor(N / cluster_size), 1)",
+  },
+  anchor_step: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 1,
+    help: "embedding update of a row's own side: 0 = one AdaGrad step per sample (the original), 1 = one merged step over all samples (about 1.7x faster training)",
+  },
+  train_file: {
+    use: "train",
+    kind: "path",
+    default: "",
+    help: "training data (XMC text format, .gz accepted)",
+  },
+  predict_file: { use: "predict", kind: "path", default: "", help: "data to predict (- = stdin)" },
+  model_file: {
+    use: "both",
+    kind: "path",
+    default: "",
+
+    help: "the model written by train and read by predict",
+  },
+  result_file: {
+    use: "predict",
+    kind: "path",
+    default: "",
+
+    help: "where predictions go (- = stdout)",
+  },
+};
+
+export const PARAM_NAMES = Object.keys(PARAMS) as (keyof AnnexmlParams)[];
+
+/** The defaults of every parameter. */
+export function defaultParams(): AnnexmlParams {
+  const out: Record<string, number | string> = {};
+  for (const name of PARAM_NAMES) out[name] = PARAMS[name].default;
+  return out as unknown as AnnexmlParams;
+}
+
+function configError(reason: string, file?: string): AnnexmlError {
+  return new AnnexmlError("BAD_OPTION", reason, file ? { file } : {});
+}
+
+function unknownKey(key: string, origin: string): AnnexmlError {
+  return configError(
+    `unknown parameter '${key}' in ${origin}; valid parameters: ${PARAM_NAMES.join(", ")}`,
+  );
+}
+
+/** Checks and converts one value; `raw` is a JSON value or the text of `key=value`. */
+function coerce(key: keyof AnnexmlParams, raw: unknown, origin: string): number | string {
+  const spec = PARAMS[key];
+  if (spec.kind === "path") {
+    if (typeof raw !== "string") {
+      throw configError(
+        `parameter '${key}' in ${origin} must be a file path (a string), but is ${JSON.stringify(raw)}`,
+      );
+    }
+    return raw;
+  }
+  let value: number;
+  if (typeof raw === "number") value = raw;
+  else if (typeof raw === "string" && raw.trim() !== "" && Number.isFinite(Number(raw)))
+    value = Number(raw);
+  else {
+    throw configError(
+      `parameter '${key}' in ${origin} must be ${spec.kind === "int" ? "an integer" : "a number"}, but is ${JSON.stringify(raw)}`,
+    );
+  }
+  if (spec.kind === "int" && !Number.isInteger(value)) {
+    throw configError(`parameter '${key}' in ${origin} must be an integer, but is ${value}`);
+  }
+  if (
+    (spec.min !== undefined && value < spec.min) ||
+    (spec.max !== undefined && value > spec.max)
+  ) {
+    const range =
+      spec.min === Number.MIN_VALUE ? `> 0 and <= ${spec.max}` : `in [${spec.min}, ${spec.max}]`;
+    throw configError(`parameter '${key}' in ${origin} must be ${range}, but is ${value}`);
+  }
+  return value;
+}
+
+/** Applies a JSON object of parameters onto `params` (validating every key and value). */
+export function applyObject(params: AnnexmlParams, object: unknown, origin: string): AnnexmlParams {
+  if (object === null || typeof object !== "object" || Array.isArray(object)) {
+    throw configError(`${origin} must hold a JSON object of parameters`);
+  }
+  const out = { ...params } as Record<string, number | string>;
+  for (const [key, raw] of Object.entries(object)) {
+    if (!(key in PARAMS)) throw unknownKey(key, origin);
+    out[key] = coerce(key as keyof AnnexmlParams, raw, origin);
+  }
+  return out as unknown as AnnexmlParams;
+}
+
+/** Applies `key=value` arguments in order (later wins). */
+export function applyOverrides(params: AnnexmlParams, args: readonly string[]): AnnexmlParams {
+  const out = { ...params } as Record<string, number | string>;
+  for (const arg of args) {
+    const eq = arg.indexOf("=");
+    if (eq <= 0) throw configError(`argument '${arg}' must be key=value (e.g. num_thread=2)`);
+    const key = arg.slice(0, eq);
+    if (!(key in PARAMS)) throw unknownKey(key, "the command line");
+    out[key] = coerce(key as keyof AnnexmlParams, arg.slice(eq + 1), "the command line");
+  }
+  return out as unknown as AnnexmlParams;
+}
+
+/** Reads CONFIG.json and applies the `key=value` overrides. */
+export async function loadParams(
+  configFile: string,
+  overrides: readonly string[],
+): Promise<AnnexmlParams> {
+  let text: string;
+  try {
+    text = await readFile(configFile, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new AnnexmlError(
+      "FILE_UNREADABLE",
+      `cannot read config file (${code === "ENOENT" ? "no such file" : (error as Error).message})`,
+      { file: configFile },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new AnnexmlError("BAD_FORMAT", `config is not valid JSON (${(error as Error).message})`, {
+      file: configFile,
+    });
+  }
+  return applyOverrides(applyObject(defaultParams(), json, configFile), overrides);
+}
+
+/** Throws when a parameter a command needs is empty. */
+export function requireFiles(params: AnnexmlParams, names: readonly (keyof AnnexmlParams)[]): void {
+  for (const name of names) {
+    if (params[name] === "") {
+      throw configError(`parameter '${name}' is required (in the config or as ${name}=PATH)`);
+    }
+  }
+}
+
+/** The parameter table as help text. */
+export function paramsHelp(filter?: (spec: ParamSpec) => boolean): string {
+  const rows = PARAM_NAMES.filter((n) => !filter || filter(PARAMS[n])).map((name) => {
+    const spec = PARAMS[name];
+    const def = spec.kind === "path" ? "" : ` (default ${spec.default})`;
+    return `  ${name.padEnd(16)}${spec.help}${def}`;
+  });
+  return rows.join("\n");
+}

@@ -1,0 +1,107 @@
+import { embeddingModelFromArrays } from "@annexml/embed";
+import {
+  AtomicFileWriter,
+  formatResultLine,
+  type KnnResult,
+  normalizeRows,
+  readDatasetBatches,
+} from "@annexml/sparse-io";
+import type { AnnexmlParams } from "../config.js";
+import type { AnnexmlModel, ModelPredictOptions } from "../model/model.js";
+import type { Reporter } from "../progress.js";
+import { createPredictRunner } from "./runner.js";
+import { indexTask, taskSeeds } from "./tasks.js";
+
+/** Rows read per batch; each batch is split into one piece per thread. */
+const BATCH_ROWS = 8192;
+
+/**
+ * Replaces the stored search graphs by graphs of `numEdges` out-edges (when
+ * a prediction asks for another num_edge than the model was trained with).
+ * In memory only: the model file is not touched.
+ */
+export function rebuildGraphs(model: AnnexmlModel, numEdges: number): void {
+  const p = model.info.params;
+  model.learners.forEach((learner, l) => {
+    learner.parts.forEach((part, k) => {
+      if (part.rows.length === 0) return;
+      const vectors = embeddingModelFromArrays(part.embedding).embeddings;
+      part.index = indexTask(vectors, {
+        leafSize: p.num_nn,
+        numEdges,
+        seed: taskSeeds.searchIndex(p, l, k),
+      });
+    });
+  });
+}
+
+/** Predicts `predict_file` into `result_file` (streaming; `-` for stdin/stdout); returns rows and seconds. */
+export async function predictFile(
+  model: AnnexmlModel,
+  params: AnnexmlParams,
+  reporter: Reporter,
+): Promise<{ rows: number; seconds: number }> {
+  const start = performance.now();
+  const options: ModelPredictOptions = {
+    k: 10,
+    numLearners: params.num_learner,
+    numNeighbours: params.num_nn,
+    predType: params.pred_type,
+    searchEps: params.search_eps,
+  };
+  model.predictSettings(options);
+  const threads = params.num_thread;
+  const runner = createPredictRunner(model, options, threads);
+  const writer = await AtomicFileWriter.open(params.result_file);
+  let rows = 0;
+  try {
+    let phase: ReturnType<Reporter["phase"]> | null = null;
+    // Threaded: batches land on shared memory and each task gets a row range, not a copy.
+    const batches = readDatasetBatches(params.predict_file, {
+      batchRows: BATCH_ROWS,
+      shared: threads > 1,
+    });
+    for await (const batch of batches) {
+      phase ??= reporter.phase("predicting", batch.header?.rows ?? 0, "rows");
+      normalizeRows(batch.features);
+      // One piece per thread; results come back in order.
+      const pieces =
+        threads > 1 ? splitRows(batch.features.rows, threads) : [[0, batch.features.rows]];
+      const results: KnnResult[] = await Promise.all(
+        pieces.map(([from, to]) => runner.predict(batch.features, from, to)),
+      );
+      let text = "";
+      const { indptr, indices } = batch.labels;
+      pieces.forEach(([from], i) => {
+        const result = results[i];
+        for (let r = 0; r < result.rows; r++) {
+          const row = from + r;
+          const at = r * result.k;
+          text += `${formatResultLine(
+            indices.subarray(indptr[row], indptr[row + 1]),
+            result.ids.subarray(at, at + result.k),
+            result.scores.subarray(at, at + result.k),
+          )}\n`;
+        }
+      });
+      await writer.write(text);
+      rows += batch.features.rows;
+      phase.tick(batch.features.rows);
+    }
+    phase?.done();
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  } finally {
+    await runner.close();
+  }
+  return { rows, seconds: (performance.now() - start) / 1000 };
+}
+
+function splitRows(n: number, pieces: number): [number, number][] {
+  const out: [number, number][] = [];
+  const size = Math.ceil(n / pieces);
+  for (let from = 0; from < n; from += size) out.push([from, Math.min(n, from + size)]);
+  return out.length ? out : [[0, 0]];
+}

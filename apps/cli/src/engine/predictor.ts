@@ -1,0 +1,169 @@
+import { type AnnIndex, buildIndex, type IndexArrays, indexFromArrays } from "@annexml/ann-search";
+import {
+  type EmbeddingArrays,
+  type EmbeddingModel,
+  embeddingModelFromArrays,
+} from "@annexml/embed";
+import {
+  type PartitionArrays,
+  type PartitionModel,
+  partitionModelFromArrays,
+} from "@annexml/partition";
+import { type CsrMatrix, type KnnResult, type LabelMatrix, TopK } from "@annexml/sparse-io";
+
+/** One partition of one learner, as stored: its training rows, embedding and search index. */
+export interface PartArrays {
+  /** Global ids of the training rows in this partition, ascending. */
+  rows: Int32Array;
+  embedding: EmbeddingArrays;
+  index: IndexArrays;
+}
+
+/** One learner, as stored. */
+export interface LearnerArrays {
+  partition: PartitionArrays;
+  parts: PartArrays[];
+}
+
+/** Prediction settings (the predict-time parameters of the config). */
+export interface PredictSettings {
+  /** Learners used: the first `numLearners` of the model. */
+  numLearners: number;
+  /** Neighbours searched per learner (num_nn). */
+  numNeighbours: number;
+  /** 1 = graph search, 0 = brute force. */
+  predType: number;
+  /** Exploration slack of the graph search. */
+  searchEps: number;
+  /** Labels returned per row (10, as the original). */
+  topK: number;
+}
+
+interface RuntimePart {
+  rows: Int32Array;
+  embedding: EmbeddingModel;
+  search: AnnIndex;
+}
+
+/**
+ * Predicts labels for feature rows: per learner, the row's partition, its
+ * embedding there, its nearest training rows (graph or brute force); each
+ * neighbour gets a vote; a label scores the votes of the neighbours that
+ * have it; the `topK` best labels come out (ties to the lower label id).
+ * Scratch buffers are allocated once per predictor: give each thread its own.
+ */
+export class Predictor {
+  private readonly partitions: PartitionModel[];
+  private readonly parts: (RuntimePart | null)[][];
+  private readonly query: Float32Array;
+  private readonly neighbourIds: Int32Array;
+  private readonly neighbourScores: Float32Array;
+  private readonly votes: Int32Array;
+  private readonly votedRows: Int32Array;
+  private readonly labelScores: Float64Array;
+  private readonly scoredLabels: Int32Array;
+  private readonly top: TopK;
+
+  constructor(
+    private readonly trainLabels: LabelMatrix,
+    learners: readonly LearnerArrays[],
+    private readonly settings: PredictSettings,
+  ) {
+    const used = learners.slice(0, settings.numLearners);
+    this.partitions = used.map((l) => partitionModelFromArrays(l.partition));
+    let stride = 1;
+    this.parts = used.map((l) =>
+      l.parts.map((p) => {
+        if (p.rows.length === 0) return null;
+        const embedding = embeddingModelFromArrays(p.embedding);
+        stride = Math.max(stride, embedding.stride);
+        const vectors = embedding.embeddings;
+        const search =
+          settings.predType === 1
+            ? indexFromArrays(p.index, vectors, { reorder: false })
+            : buildIndex("bruteForce", vectors, { metric: "cosine" });
+        return { rows: p.rows, embedding, search };
+      }),
+    );
+    this.query = new Float32Array(stride);
+    const k = settings.numNeighbours;
+    this.neighbourIds = new Int32Array(k);
+    this.neighbourScores = new Float32Array(k);
+    this.votes = new Int32Array(trainLabels.rows);
+    this.votedRows = new Int32Array(used.length * k);
+    this.labelScores = new Float64Array(trainLabels.cols);
+    this.scoredLabels = new Int32Array(trainLabels.cols);
+    this.top = new TopK(settings.topK);
+  }
+
+  /** Labels written per row. */
+  get topK(): number {
+    return this.settings.topK;
+  }
+
+  /**
+   * Predicts rows `from .. to - 1` of `features` (rows must be
+   * L2-normalised) into rows `0 .. to - from - 1` of `out`: `topK` labels
+   * per row, best first, id -1 after the last label found.
+   */
+  predictInto(features: CsrMatrix, out: KnnResult, from = 0, to = features.rows): void {
+    const { indptr, indices, values } = features;
+    const { numNeighbours: k, searchEps: eps } = this.settings;
+    const search = { eps };
+    const topK = this.settings.topK;
+    const votes = this.votes;
+    const voted = this.votedRows;
+    for (let r = from; r < to; r++) {
+      const rowIndices = indices.subarray(indptr[r], indptr[r + 1]);
+      const rowValues = values.subarray(indptr[r], indptr[r + 1]);
+      let votedCount = 0;
+      for (let l = 0; l < this.partitions.length; l++) {
+        const part = this.parts[l][this.partitions[l].assign(rowIndices, rowValues)];
+        if (!part) continue;
+        part.embedding.embedInto(this.query, 0, rowIndices, rowValues, true);
+        const found = part.search.searchInto(
+          this.query,
+          k,
+          this.neighbourIds,
+          this.neighbourScores,
+          0,
+          search,
+        );
+        for (let j = 0; j < found; j++) {
+          const row = part.rows[this.neighbourIds[j]];
+          if (votes[row]++ === 0) voted[votedCount++] = row;
+        }
+      }
+      const at = (r - from) * topK;
+      const written = this.scoreLabels(voted, votedCount, out, at);
+      out.ids.fill(-1, at + written, at + topK);
+      out.scores.fill(0, at + written, at + topK);
+    }
+  }
+
+  /** Label scores from the votes (then cleared), top labels into `out`; returns how many. */
+  private scoreLabels(voted: Int32Array, count: number, out: KnnResult, at: number): number {
+    const { indptr, indices } = this.trainLabels;
+    const scores = this.labelScores;
+    const scored = this.scoredLabels;
+    let scoredCount = 0;
+    for (let i = 0; i < count; i++) {
+      const row = voted[i];
+      const v = this.votes[row];
+      this.votes[row] = 0;
+      for (let p = indptr[row]; p < indptr[row + 1]; p++) {
+        const label = indices[p];
+        if (scores[label] === 0) scored[scoredCount++] = label;
+        scores[label] += v;
+      }
+    }
+    const top = this.top;
+    top.reset();
+    for (let i = 0; i < scoredCount; i++) {
+      const label = scored[i];
+      top.push(label, scores[label]);
+      scores[label] = 0;
+    }
+    return top.drainSorted(out.ids, out.scores, at);
+  }
+}

@@ -1,0 +1,172 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { IndexArrays } from "@annexml/ann-search";
+import type { CsrMatrix, DenseMatrix, KnnResult } from "@annexml/sparse-io";
+import { Piscina } from "piscina";
+import type { AnnexmlModel, ModelPredictOptions } from "../model/model.js";
+import type { Predictor } from "./predictor.js";
+import {
+  type IndexTaskOptions,
+  indexTask,
+  type PartitionResult,
+  type PartResult,
+  partitionTask,
+  partTask,
+  type TrainingData,
+  type TrainSettings,
+} from "./tasks.js";
+
+/** Runs training tasks, in process or on worker threads; results do not depend on which. */
+export interface TrainRunner {
+  partition(learner: number): Promise<PartitionResult>;
+  part(learner: number, part: number, rows: Int32Array): Promise<PartResult>;
+  close(): Promise<void>;
+}
+
+/** Builds search indexes, in process or on worker threads. */
+export interface IndexRunner {
+  index(vectors: DenseMatrix, options: IndexTaskOptions): Promise<IndexArrays>;
+  close(): Promise<void>;
+}
+
+/** Runs prediction of row batches, in process or on worker threads. */
+export interface PredictRunner {
+  /**
+   * Predicts rows `from .. to - 1` of `features` (rows normalised; on shared
+   * memory when threaded, so no task copies them) into a new result of
+   * `topK` labels per row.
+   */
+  predict(features: CsrMatrix, from: number, to: number): Promise<KnnResult>;
+  close(): Promise<void>;
+}
+
+/** The worker script: beside this file once built, or in dist/ when running from source. */
+function workerFile(): string {
+  for (const candidate of ["./worker.js", "../worker.js", "../../dist/worker.js"]) {
+    const path = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error("the worker script worker.js is missing: build @annexml/cli first (pnpm build)");
+}
+
+/**
+ * A pool of `threads` workers whose `run` waits for room instead of
+ * failing when the queue is full: at most `threads` running plus
+ * `threads^2` queued, so every thread stays busy without all inputs being
+ * held at once.
+ */
+function pool(threads: number, workerData: unknown) {
+  const maxQueue = threads * threads;
+  const piscina = new Piscina({
+    filename: workerFile(),
+    minThreads: threads,
+    maxThreads: threads,
+    maxQueue,
+    idleTimeout: 1000,
+    // Workers run the built worker.js: drop a source-mode condition (tsx runs)
+    // that would make it resolve the packages' TypeScript sources.
+    execArgv: process.execArgv.filter((arg) => !arg.includes("@annexml/source")),
+    workerData,
+  });
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async run<T>(task: unknown, options: { name: string }): Promise<T> {
+      while (inFlight >= threads + maxQueue)
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      inFlight++;
+      try {
+        return (await piscina.run(task, options)) as T;
+      } finally {
+        inFlight--;
+        waiting.shift()?.();
+      }
+    },
+    destroy: () => piscina.destroy(),
+  };
+}
+
+/** Training runner: `threads` 1 runs tasks in this thread; more uses a piscina pool sharing `data`. */
+export function createTrainRunner(
+  data: TrainingData,
+  settings: TrainSettings,
+  threads: number,
+): TrainRunner {
+  if (threads <= 1) {
+    return {
+      partition: async (learner) => partitionTask(data, settings, learner),
+      part: async (learner, part, rows) => partTask(data, settings, learner, part, rows),
+      close: async () => {},
+    };
+  }
+  // The data lives on SharedArrayBuffers: each worker sees it without a copy.
+  const workers = pool(threads, { kind: "train", data, settings });
+  return {
+    partition: (learner) => workers.run({ learner }, { name: "partition" }),
+    part: (learner, part, rows) => workers.run({ learner, part, rows }, { name: "part" }),
+    close: () => workers.destroy(),
+  };
+}
+
+/**
+ * Index runner: `threads` 1 builds in this thread; more uses a pool (the
+ * vectors should then be on shared memory, or they are copied per task).
+ */
+export function createIndexRunner(threads: number): IndexRunner {
+  if (threads <= 1) {
+    return {
+      index: async (vectors, options) => indexTask(vectors, options),
+      close: async () => {},
+    };
+  }
+  const workers = pool(threads, { kind: "index" });
+  return {
+    index: (vectors, options) => workers.run({ vectors, options }, { name: "index" }),
+    close: () => workers.destroy(),
+  };
+}
+
+/** Prediction runner over a loaded model (its arrays on shared memory when threaded). */
+export function createPredictRunner(
+  model: AnnexmlModel,
+  options: ModelPredictOptions,
+  threads: number,
+): PredictRunner {
+  if (threads <= 1) {
+    const predictor: Predictor = model.createPredictor(options);
+    return {
+      predict: async (features, from, to) => predictWith(predictor, features, from, to),
+      close: async () => {},
+    };
+  }
+  const workers = pool(threads, {
+    kind: "predict",
+    info: model.info,
+    trainLabels: model.trainLabels,
+    learners: model.learners,
+    options,
+  });
+  return {
+    predict: (features, from, to) => workers.run({ features, from, to }, { name: "predict" }),
+    close: () => workers.destroy(),
+  };
+}
+
+/** Predicts rows `from .. to - 1` with one predictor into fresh output arrays. */
+export function predictWith(
+  predictor: Predictor,
+  features: CsrMatrix,
+  from = 0,
+  to = features.rows,
+): KnnResult {
+  const k = predictor.topK;
+  const rows = to - from;
+  const out: KnnResult = {
+    rows,
+    k,
+    ids: new Int32Array(rows * k),
+    scores: new Float32Array(rows * k),
+  };
+  predictor.predictInto(features, out, from, to);
+  return out;
+}

@@ -1,0 +1,210 @@
+import { basename } from "node:path";
+import { buildIndex } from "@annexml/ann-search";
+import { labelKnnGraph } from "@annexml/knng";
+import { AnnexmlError, type Dataset, normalizeRows, readDataset } from "@annexml/sparse-io";
+import type { AnnexmlParams } from "../config.js";
+import {
+  AnnexmlModel,
+  packageVersions,
+  TRAINING_PARAM_NAMES,
+  type TrainingParams,
+} from "../model/model.js";
+import { Reporter } from "../progress.js";
+import type { LearnerArrays, PartArrays } from "./predictor.js";
+import { createTrainRunner } from "./runner.js";
+import type { PartitionResult, TrainingData, TrainSettings } from "./tasks.js";
+
+/** Seconds of each phase of a training run. */
+export interface TrainTimings {
+  load: number;
+  partition: number;
+  embed: number;
+  total: number;
+}
+
+/** Splits row ids by partition, each list ascending. */
+export function groupByPartition(assignment: Int32Array, k: number): Int32Array[] {
+  const counts = new Int32Array(k);
+  for (const p of assignment) counts[p]++;
+  const groups = Array.from(counts, (c) => new Int32Array(c));
+  const fill = new Int32Array(k);
+  for (let r = 0; r < assignment.length; r++) {
+    const p = assignment[r];
+    groups[p][fill[p]++] = r;
+  }
+  return groups;
+}
+
+/**
+ * Trains a model: load and normalise the data, then per learner the
+ * partitioner and the assignment of the training rows, then per (learner,
+ * partition) the embedding and the search graph. Every task has its own
+ * seed derived from `seed`, so the model is the same for any `num_thread`.
+ * `data` replaces reading `train_file` (it is normalised in place).
+ */
+export async function trainModel(
+  params: AnnexmlParams,
+  reporter: Reporter = new Reporter({ verbose: 0 }),
+  data?: Pick<Dataset, "features" | "labels">,
+): Promise<{ model: AnnexmlModel; timings: TrainTimings }> {
+  const start = performance.now();
+  const threads = params.num_thread;
+  let dataset: Pick<Dataset, "features" | "labels">;
+  if (data) dataset = data;
+  else {
+    reporter.info(`Loading ${params.train_file}`);
+    dataset = await readDataset(params.train_file, { shared: threads > 1 });
+  }
+  const { features, labels } = dataset;
+  const n = features.rows;
+  if (n === 0) {
+    throw new AnnexmlError("BAD_FORMAT", "the training data has no rows", {
+      file: params.train_file || undefined,
+    });
+  }
+  normalizeRows(features);
+  const load = (performance.now() - start) / 1000;
+  const numPartitions = Math.max(Math.floor(n / params.cluster_size), 1);
+  reporter.info(
+    `Train data: ${n} rows, ${features.cols} features, ${labels.cols} labels, ${features.indices.length} non-zeros` +
+      ` (${load.toFixed(2)} s); ${params.num_learner} learners x ${numPartitions} partitions, ${threads} thread${threads > 1 ? "s" : ""}`,
+  );
+
+  const settings: TrainSettings = {
+    numPartitions,
+    cls_type: params.cls_type,
+    cls_iter: params.cls_iter,
+    emb_size: params.emb_size,
+    emb_iter: params.emb_iter,
+    num_nn: params.num_nn,
+    num_edge: params.num_edge,
+    label_normalize: params.label_normalize,
+    eta0: params.eta0,
+    lambda: params.lambda,
+    gamma: params.gamma,
+    seed: params.seed,
+    anchor_step: params.anchor_step,
+    diagnostic: params.verbose >= 2,
+  };
+  const trainingData: TrainingData = { features, labels };
+  if (numPartitions === 1) {
+    // Every learner embeds all rows: their positives are one graph, built once here.
+    const graph = labelKnnGraph(labels, {
+      k: params.num_nn,
+      labelNormalize: params.label_normalize === 1,
+    });
+    trainingData.allRowsPositives =
+      threads > 1
+        ? { rows: graph.rows, k: graph.k, ids: toShared(graph.ids), scores: toShared(graph.scores) }
+        : graph;
+  }
+  const runner = createTrainRunner(trainingData, settings, threads);
+  try {
+    const learnerIds = Array.from({ length: params.num_learner }, (_, l) => l);
+
+    const partitionPhase = reporter.phase("partitioning", params.num_learner, "learners");
+    const partitions: PartitionResult[] = await Promise.all(
+      learnerIds.map(async (l) => {
+        const result = await runner.partition(l);
+        partitionPhase.tick();
+        return result;
+      }),
+    );
+    const partitionSeconds = partitionPhase.done();
+
+    // One task per (learner, partition), largest first so threads finish together.
+    const groups = partitions.map((p) => groupByPartition(p.assignment, p.arrays.k));
+    const tasks = groups.flatMap((g, l) => g.map((rows, k) => ({ l, k, rows })));
+    tasks.sort((a, b) => b.rows.length - a.rows.length || a.l - b.l || a.k - b.k);
+    const parts: PartArrays[][] = groups.map((g) => new Array(g.length));
+    const embedPhase = reporter.phase("embedding", tasks.length, "partitions");
+    await Promise.all(
+      tasks.map(async ({ l, k, rows }) => {
+        const result = rows.length === 0 ? emptyPart(settings) : await runner.part(l, k, rows);
+        parts[l][k] = { rows, embedding: result.embedding, index: result.index };
+        embedPhase.tick();
+      }),
+    );
+    const embedSeconds = embedPhase.done();
+
+    const learners: LearnerArrays[] = partitions.map((p, l) => ({
+      partition: p.arrays,
+      parts: parts[l],
+    }));
+    const trainingParams = Object.fromEntries(
+      TRAINING_PARAM_NAMES.map((k) => [k, params[k]]),
+    ) as unknown as TrainingParams;
+    const model = new AnnexmlModel(
+      {
+        origin: "annexml-ts",
+        params: trainingParams,
+        data: {
+          file: params.train_file ? basename(params.train_file) : "",
+          rows: n,
+          features: features.cols,
+          labels: labels.cols,
+          nnz: features.indices.length,
+        },
+        stats: {
+          partitions: partitions.map((p) => p.arrays.k),
+          partitionSizes: groups.map((g) => g.map((rows) => rows.length)),
+          partitionObjectives: partitions.map((p) => p.objectives),
+          ...(settings.diagnostic
+            ? { trainPrecision: learners.map((l) => learnerPrecision(l)) }
+            : {}),
+        },
+        versions: packageVersions(),
+      },
+      { rows: labels.rows, cols: labels.cols, indptr: labels.indptr, indices: labels.indices },
+      learners,
+    );
+    const total = (performance.now() - start) / 1000;
+    return { model, timings: { load, partition: partitionSeconds, embed: embedSeconds, total } };
+  } finally {
+    await runner.close();
+  }
+}
+
+/** A copy of `array` on shared memory, for worker threads to read without copies. */
+function toShared<T extends Int32Array | Float32Array>(array: T): T {
+  const ctor = array.constructor as new (buffer: SharedArrayBuffer) => T;
+  const out = new ctor(new SharedArrayBuffer(array.byteLength));
+  out.set(array);
+  return out;
+}
+
+/** A learner's training P@1..5: the partitions' diagnostics weighted by their sizes. */
+function learnerPrecision(learner: LearnerArrays): number[] {
+  const total = [0, 0, 0, 0, 0];
+  let rows = 0;
+  for (const part of learner.parts) {
+    const p = part.embedding.precision;
+    if (!p) continue;
+    for (let i = 0; i < 5; i++) total[i] += p[i] * part.rows.length;
+    rows += part.rows.length;
+  }
+  return total.map((t) => (rows ? t / rows : 0));
+}
+
+/** An empty partition (possible only when K > N / cluster_size rows would allow): no embedding, no graph. */
+function emptyPart(settings: TrainSettings): Pick<PartArrays, "embedding" | "index"> {
+  const stride = Math.ceil(settings.emb_size / 8) * 8;
+  return {
+    embedding: {
+      embSize: settings.emb_size,
+      stride,
+      rows: 0,
+      featureIds: new Int32Array(0),
+      weights: new Float32Array(0),
+      embeddings: new Float32Array(0),
+    },
+    // An index over no vectors, so the partition stores and loads like any other.
+    index: buildIndex(
+      "graph",
+      { rows: 0, cols: settings.emb_size, stride, data: new Float32Array(0) },
+      {
+        leafSize: settings.num_nn,
+      },
+    ).toArrays(),
+  };
+}

@@ -1,0 +1,70 @@
+// Worker thread entry of the piscina pool: one named export per task kind.
+// Large inputs arrive once, through workerData, on shared memory; results are
+// moved back (their buffers transferred, not copied).
+import type { CsrMatrix, DenseMatrix } from "@annexml/sparse-io";
+import { Piscina } from "piscina";
+import type { LearnerArrays, Predictor } from "./engine/predictor.js";
+import { predictWith } from "./engine/runner.js";
+import {
+  buffersOf,
+  type IndexTaskOptions,
+  indexTask,
+  partitionTask,
+  partTask,
+  type TrainingData,
+  type TrainSettings,
+} from "./engine/tasks.js";
+import { AnnexmlModel, type ModelInfo, type ModelPredictOptions } from "./model/model.js";
+
+type TrainWorkerData = { kind: "train"; data: TrainingData; settings: TrainSettings };
+type IndexWorkerData = { kind: "index" };
+type PredictWorkerData = {
+  kind: "predict";
+  info: ModelInfo;
+  trainLabels: AnnexmlModel["trainLabels"];
+  learners: LearnerArrays[];
+  options: ModelPredictOptions;
+};
+
+const shared = Piscina.workerData as TrainWorkerData | PredictWorkerData | IndexWorkerData;
+
+function move<T extends object>(value: T): T {
+  const buffers = buffersOf(value);
+  return Piscina.move({
+    get [Piscina.transferableSymbol]() {
+      return buffers;
+    },
+    get [Piscina.valueSymbol]() {
+      return value;
+    },
+  } as never) as T;
+}
+
+function training(): TrainWorkerData {
+  if (shared.kind !== "train") throw new Error("this worker was started for prediction");
+  return shared;
+}
+
+export function partition({ learner }: { learner: number }) {
+  const { data, settings } = training();
+  return move(partitionTask(data, settings, learner));
+}
+
+export function part({ learner, part, rows }: { learner: number; part: number; rows: Int32Array }) {
+  const { data, settings } = training();
+  return move(partTask(data, settings, learner, part, rows));
+}
+
+export function index({ vectors, options }: { vectors: DenseMatrix; options: IndexTaskOptions }) {
+  return move(indexTask(vectors, options));
+}
+
+let predictor: Predictor | null = null;
+
+export function predict({ features, from, to }: { features: CsrMatrix; from: number; to: number }) {
+  if (shared.kind !== "predict") throw new Error("this worker was started for training");
+  predictor ??= new AnnexmlModel(shared.info, shared.trainLabels, shared.learners).createPredictor(
+    shared.options,
+  );
+  return move(predictWith(predictor, features, from, to));
+}
