@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { EvalCommandOptions } from "./commands/eval.js";
 import { runEval } from "./commands/eval.js";
+import { IMPORT_OPTIONS_HELP, runImport } from "./commands/import.js";
 import { runInfo } from "./commands/info.js";
 import { runPredict } from "./commands/predict.js";
 import { computeStats, formatStats } from "./commands/stats.js";
@@ -59,6 +60,19 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object instead of text")
     .action(async (file: string, options: { json?: boolean }) => {
       print(await runInfo(file, options.json === true));
+    });
+
+  program
+    .command("import")
+    .description(
+      "Convert a model of the original C++ AnnexML into an annexml model (search graphs built and stored): annexml import ORIGINAL_MODEL.bin OUT_MODEL [key=value ...].",
+    )
+    .argument("<original-model>", "model.bin written by the original AnnexML's train")
+    .argument("<out-model>", "the annexml model to write")
+    .argument("[settings...]", "num_thread=N verbose=0|1 feature0=original|trained")
+    .addHelpText("after", `\nSettings (key=value):\n${IMPORT_OPTIONS_HELP}\n`)
+    .action(async (input: string, output: string, settings: string[]) => {
+      await runImport(input, output, settings);
     });
 
   program

@@ -12,6 +12,7 @@ export { computeStats, type DatasetStats, formatStats } from "./commands/stats.j
 export { type AnnexmlParams, defaultParams, PARAMS } from "./config.js";
 export type { LearnerArrays, PartArrays, PredictSettings } from "./engine/predictor.js";
 export { describeError, UsageError } from "./errors.js";
+export { type Feature0Mode, type ImportOptions, importCppModel } from "./import/index.js";
 export {
   AnnexmlModel,
   type ModelInfo,
