@@ -1,26 +1,15 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { ROOT, runCli } from "./testing.js";
 
-const run = promisify(execFile);
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const BIN = join(ROOT, "apps/cli/dist/bin.js");
 const FIXTURES = join(ROOT, "packages/eval/fixtures/bibtex");
 const TRAIN = join(ROOT, "data/bibtex/train.txt");
 
 /** Runs the built `annexml` binary; resolves with stdout, stderr and the exit code. */
-async function annexml(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: "utf8" });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+/** Runs the built `annexml`; resolves with stdout, stderr and the exit code. */
+const annexml = (...args: string[]) => runCli(args);
 
 describe("annexml eval", () => {
   for (const kind of ["graph", "bruteforce"]) {

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { copyFile, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,32 +5,10 @@ import { evaluate } from "@annexml/eval";
 import { parseResultFile, readDataset } from "@annexml/sparse-io";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadModel, train } from "./api.js";
+import { runCli as annexml, CONFIG, ROOT } from "./testing.js";
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const BIN = join(ROOT, "apps/cli/dist/bin.js");
-const CONFIG = join(ROOT, "annexml-example.json");
 const TRAIN = join(ROOT, "data/bibtex/train.txt");
 const TEST = join(ROOT, "data/bibtex/test.txt");
-
-async function annexml(args: string[], input?: string) {
-  return new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
-    // The example config names its files relative to the repository root, as users run it.
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("close", (code) => resolve({ stdout, stderr, code: code ?? -1 }));
-    child.stdin.end(input ?? "");
-  });
-}
 
 let dir: string;
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 import { type EmbeddingArrays, paddedStride } from "@annexml/embed";
 import type { PartitionArrays } from "@annexml/partition";
 import type { LabelMatrix } from "@annexml/sparse-io";
+import type { AnnexmlParams } from "../config.js";
 import { MODEL_MAGIC } from "../model/container.js";
 import { BinaryReader } from "./reader.js";
 import type { ByteSource } from "./source.js";
@@ -23,29 +24,11 @@ import type { ByteSource } from "./source.js";
  */
 export type Feature0Mode = "original" | "trained";
 
-/** The parameter block of an original model (`CPP_MODEL_FORMAT.md` section 1), as stored. */
-export interface CppParams {
-  emb_size: number;
-  num_learner: number;
-  num_nn: number;
-  cls_type: number;
-  cls_iter: number;
-  emb_iter: number;
-  label_normalize: number;
-  eta0: number;
-  lambda: number;
-  gamma: number;
-  pred_type: number;
-  num_edge: number;
-  search_eps: number;
-  num_thread: number;
-  seed: number;
-  verbose: number;
-  train_file: string;
-  predict_file: string;
-  model_file: string;
-  result_file: string;
-}
+/**
+ * The parameter block of an original model (`CPP_MODEL_FORMAT.md` section 1),
+ * as stored: our parameters minus the two the original does not have.
+ */
+export type CppParams = Omit<AnnexmlParams, "cluster_size" | "anchor_step">;
 
 /** One partition read from an original model, in our layout (no search graph yet). */
 export interface CppPart {

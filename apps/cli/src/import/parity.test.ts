@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { copyFile, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,35 +5,15 @@ import { evaluate } from "@annexml/eval";
 import { type Dataset, parseResultFile, type ResultFile, readDataset } from "@annexml/sparse-io";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { AnnexmlModel } from "../model/model.js";
+import { runCli as annexml, CONFIG, ROOT } from "../testing.js";
 import { parseMetricsFile, tieAwareTopAgreement, topAgreement } from "./compare.js";
 import { importCppModel } from "./index.js";
 
 // The original C++ AnnexML's 2-learner bibtex model and its predictions on
 // data/bibtex/test.txt (see fixtures/cpp-bibtex-2learners/README.md).
-const ROOT = new URL("../../../../", import.meta.url).pathname;
-const BIN = join(ROOT, "apps/cli/dist/bin.js");
-const CONFIG = join(ROOT, "annexml-example.json");
 const FIXTURES = join(ROOT, "apps/cli/fixtures/cpp-bibtex-2learners");
 const MODEL = join(FIXTURES, "model.bin");
 const TEST = join(ROOT, "data/bibtex/test.txt");
-
-async function annexml(args: string[]) {
-  return new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("close", (code) => resolve({ stdout, stderr, code: code ?? -1 }));
-  });
-}
 
 type Metrics = { precision: number[]; ndcg: number[] };
 
