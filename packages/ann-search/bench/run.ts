@@ -3,7 +3,10 @@
  * the graph index (both candidate orders, eps in {0, 0.1, 0.2, 0.5}) against
  * the brute-force index and hnswlib-node (HNSW, C++), single thread, on the
  * same clustered unit vectors (100,000 x 50 and 6,000 x 50), plus the
- * bibtex rows projected to 50 dimensions. Index build times for both.
+ * bibtex rows projected to 50 dimensions. Index build times for both. The
+ * default configuration and the brute force also run with the scalar
+ * JavaScript distance kernel (the fallback where WebAssembly SIMD is
+ * unavailable), for comparison with the default WebAssembly one.
  *
  * Timings are medians over interleaved rounds (every configuration once per
  * round, ours and hnswlib's alternating), so load from other processes
@@ -16,7 +19,12 @@ import { existsSync } from "node:fs";
 import type { DenseMatrix, KnnResult } from "@annexml/sparse-io";
 import { readDataset } from "@annexml/sparse-io";
 import type { AnnIndex, CandidateOrder } from "../src/index.js";
-import { buildIndex, DEFAULT_GRAPH_INDEX_OPTIONS, recallAtK } from "../src/index.js";
+import {
+  buildIndex,
+  DEFAULT_GRAPH_INDEX_OPTIONS,
+  indexFromArrays,
+  recallAtK,
+} from "../src/index.js";
 import { clusteredUnitVectors } from "../src/synthetic.js";
 import { projectRows } from "../src/testing.js";
 
@@ -105,7 +113,12 @@ async function runSet(name: string, X: DenseMatrix, Q: DenseMatrix, hnswCtor: Hn
   t0 = performance.now();
   const graph: AnnIndex = buildIndex("graph", X);
   const buildSec = seconds(t0);
-  console.log(`graph index build: ${buildSec.toFixed(2)} s (kNN graph + tree; defaults)`);
+  console.log(
+    `graph index build: ${buildSec.toFixed(2)} s (kNN graph + tree; defaults); ${(graph.bytes / X.rows).toFixed(0)} bytes per row of its own`,
+  );
+  // The same index and the brute force with the scalar JavaScript kernel.
+  const graphJs = indexFromArrays(graph.toArrays(), X, { kernel: "js" });
+  const bruteJs = buildIndex("bruteForce", X, { kernel: "js" });
 
   // hnswlib: same vectors, one point at a time (its single-threaded path).
   let hnsw: Hnsw | null = null;
@@ -150,9 +163,21 @@ async function runSet(name: string, X: DenseMatrix, Q: DenseMatrix, hnswCtor: Hn
           times: [],
           qps: 0,
         }));
+  const jsPoint: Point = {
+    label: "best-first eps 0, JavaScript kernel",
+    order: "best-first",
+    eps: 0,
+    recall: 0,
+    evals: 0,
+    times: [],
+    qps: 0,
+  };
   const out = emptyResult(Q.rows);
   const hnswIds = new Int32Array(Q.rows * K);
   const bruteTimes: number[] = [bruteQps];
+  t0 = performance.now();
+  bruteJs.searchBatch(Q, K, {}, out);
+  const bruteJsTimes: number[] = [Q.rows / seconds(t0)];
   for (let round = 0; round < ROUNDS; round++) {
     for (const p of ours) {
       const e0 = graph.distanceEvaluations;
@@ -180,19 +205,34 @@ async function runSet(name: string, X: DenseMatrix, Q: DenseMatrix, hnswCtor: Hn
           p.recall = recallAtK({ rows: Q.rows, k: K, ids: hnswIds, scores: out.scores }, exact);
       }
     }
+    {
+      const e0 = graphJs.distanceEvaluations;
+      t0 = performance.now();
+      graphJs.searchBatch(Q, K, {}, out);
+      jsPoint.times.push(seconds(t0));
+      if (round === 0) {
+        jsPoint.recall = recallAtK(out, exact);
+        jsPoint.evals = (graphJs.distanceEvaluations - e0) / Q.rows;
+      }
+    }
     if (round < 2 && !quick) {
       t0 = performance.now();
       brute.searchBatch(Q, K, {}, out);
       bruteTimes.push(Q.rows / seconds(t0));
+      t0 = performance.now();
+      bruteJs.searchBatch(Q, K, {}, out);
+      bruteJsTimes.push(Q.rows / seconds(t0));
     }
   }
-  for (const p of [...ours, ...theirs]) p.qps = Q.rows / median(p.times);
+  for (const p of [...ours, ...theirs, jsPoint]) p.qps = Q.rows / median(p.times);
   const bruteMedianQps = median(bruteTimes);
+  const bruteJsMedianQps = median(bruteJsTimes);
 
   console.log("\n| index | recall@10 | distances/query | queries/s |");
   console.log("|---|---:|---:|---:|");
   console.log(`| brute force | 1.0000 | ${X.rows} | ${fmt(bruteMedianQps)} |`);
-  for (const p of [...ours, ...theirs]) {
+  console.log(`| brute force, JavaScript kernel | 1.0000 | ${X.rows} | ${fmt(bruteJsMedianQps)} |`);
+  for (const p of [...ours, jsPoint, ...theirs]) {
     console.log(`| ${p.label} | ${p.recall.toFixed(4)} | ${fmt(p.evals)} | ${fmt(p.qps)} |`);
   }
 
@@ -244,6 +284,9 @@ async function runSet(name: string, X: DenseMatrix, Q: DenseMatrix, hnswCtor: Hn
       hnswlibConfig: bestHnsw?.label ?? null,
       qpsRatio: Number.isNaN(ratio) ? null : Number(ratio.toFixed(2)),
       bruteQps: Math.round(bruteMedianQps),
+      bruteJsQps: Math.round(bruteJsMedianQps),
+      defaultJsQps: Math.round(jsPoint.qps),
+      bytesPerRow: Math.round(graph.bytes / X.rows),
       buildSec: Number(buildSec.toFixed(2)),
       hnswlibBuildSec: Number.isNaN(hnswBuildSec) ? null : Number(hnswBuildSec.toFixed(2)),
       defaultRecall10: round4(defaultRecall?.recall ?? Number.NaN),

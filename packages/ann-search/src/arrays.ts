@@ -1,3 +1,4 @@
+import { type SpaceKernelChoice, validateSpaceKernel } from "@annexml/knng";
 import type { DenseMatrix } from "@annexml/sparse-io";
 import { BruteForceIndex, GraphIndex, validateVectors } from "./indexes.js";
 import { DEFAULT_GRAPH_INDEX_OPTIONS, validateMetric, validateOrder } from "./options.js";
@@ -8,6 +9,8 @@ import { INDEX_ARRAYS_VERSION } from "./types.js";
 export interface IndexFromArraysOptions {
   /** See `GraphIndexOptions.reorder`. Default true. */
   reorder?: boolean;
+  /** See `GraphIndexOptions.kernel`. Default `"auto"`. */
+  kernel?: SpaceKernelChoice;
 }
 
 function fail(what: string): never {
@@ -147,12 +150,13 @@ export function indexFromArrays(
   if (typeof reorder !== "boolean") {
     throw new RangeError(`reorder must be a boolean, but is ${String(reorder)}`);
   }
+  const kernel = validateSpaceKernel(options.kernel ?? DEFAULT_GRAPH_INDEX_OPTIONS.kernel);
   validateVectors(vectors, arrays.metric);
   if (vectors.rows !== arrays.size || vectors.cols !== arrays.dim) {
     throw new RangeError(
       `vectors must be ${arrays.size} x ${arrays.dim} like the index, but are ${vectors.rows} x ${vectors.cols}`,
     );
   }
-  if (arrays.kind === "bruteForce") return new BruteForceIndex(vectors, arrays.metric);
-  return new GraphIndex(arrays, vectors, reorder);
+  if (arrays.kind === "bruteForce") return new BruteForceIndex(vectors, arrays.metric, kernel);
+  return new GraphIndex(arrays, vectors, reorder, kernel);
 }

@@ -49,5 +49,5 @@ export function assembleGraphIndex(
     ...tree,
     edges,
   };
-  return new GraphIndex(arrays, vectors, o.reorder);
+  return new GraphIndex(arrays, vectors, o.reorder, o.kernel);
 }

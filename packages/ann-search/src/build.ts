@@ -11,16 +11,17 @@ import type { AnnIndex } from "./types.js";
 /**
  * Builds an index over the rows of `vectors` (row ids `0 .. rows - 1`).
  *
- * - `bruteForce`: the exact scan; reads `vectors` in place, uses only
- *   `options.metric`.
+ * - `bruteForce`: the exact scan; uses only `options.metric` and `kernel`.
  * - `graph`: the tree + kNN-graph index of ALGORITHM.md section 4: a
  *   random-bisection tree with leaves of at most `leafSize` rows and a kNN
  *   graph of `numEdges` out-edges per row (`options.graph`, or built with
  *   `@annexml/knng`: exact or NN-descent, see `graphBuild`). Deterministic in
  *   `seed`.
  *
- * The vectors must stay unchanged while the index is used (the graph index
- * copies them only with `reorder`). Throws a `RangeError` for bad options
+ * Distances come from `@annexml/knng`'s `VectorSpace` (WebAssembly SIMD
+ * where it runs, which holds its own copy of the vectors; the JavaScript
+ * fallback reads them in place unless `reorder`, so they must then stay
+ * unchanged while the index is used). Throws a `RangeError` for bad options
  * or vectors (NaN or infinite values; for `cosine`, rows that are neither
  * unit nor zero), naming the value.
  */
@@ -34,7 +35,7 @@ export function buildIndex(
   }
   const o = validateGraphIndexOptions(options);
   validateVectors(vectors, o.metric);
-  if (kind === "bruteForce") return new BruteForceIndex(vectors, o.metric);
+  if (kind === "bruteForce") return new BruteForceIndex(vectors, o.metric, o.kernel);
 
   const n = vectors.rows;
   const E = o.numEdges;
@@ -49,8 +50,13 @@ export function buildIndex(
       const exact =
         o.graphBuild === "exact" || (o.graphBuild === "auto" && n <= AUTO_EXACT_MAX_ROWS);
       const graph = exact
-        ? exactKnnGraph(vectors, { k, metric: "l2" })
-        : approxKnnGraph(vectors, { k, metric: "l2", seed: deriveSeed(o.seed, 2) });
+        ? exactKnnGraph(vectors, { k, metric: "l2", kernel: o.kernel })
+        : approxKnnGraph(vectors, {
+            k,
+            metric: "l2",
+            seed: deriveSeed(o.seed, 2),
+            kernel: o.kernel,
+          });
       for (let r = 0; r < n; r++) edges.set(graph.ids.subarray(r * k, (r + 1) * k), r * E);
     }
   }

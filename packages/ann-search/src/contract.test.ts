@@ -29,6 +29,15 @@ const kinds: { name: string; make: (x: DenseMatrix, o: GraphIndexOptions) => Ann
     name: "graph (restored from arrays)",
     make: (x, o) => indexFromArrays(buildIndex("graph", x, o).toArrays(), x),
   },
+  // The JavaScript fallback of the distance kernel (no WebAssembly SIMD).
+  {
+    name: "bruteForce (JavaScript kernel)",
+    make: (x, o) => buildIndex("bruteForce", x, { ...o, kernel: "js" }),
+  },
+  {
+    name: "graph (JavaScript kernel, caller's vectors)",
+    make: (x, o) => buildIndex("graph", x, { ...o, kernel: "js", reorder: false }),
+  },
 ];
 
 function row(m: DenseMatrix, r: number): Float32Array {

@@ -1,10 +1,11 @@
-import { exactKnnGraph } from "@annexml/knng";
+import { exactKnnGraph, type VectorSpace } from "@annexml/knng";
 import type { DenseMatrix } from "@annexml/sparse-io";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { indexFromArrays, validateIndexArrays } from "./arrays.js";
 import { buildIndex } from "./build.js";
 import { type GraphIndex, searchScratch } from "./indexes.js";
 import { DEFAULT_GRAPH_INDEX_OPTIONS, validateGraphIndexOptions } from "./options.js";
+import { recallAtK } from "./recall.js";
 import { clusteredUnitVectors } from "./synthetic.js";
 import { referenceKnn } from "./testing.js";
 import type { IndexArrays } from "./types.js";
@@ -60,6 +61,9 @@ describe("graph index options", () => {
     );
     expect(() => validateGraphIndexOptions({ reorder: 1 as never })).toThrow(
       /reorder must be a boolean/,
+    );
+    expect(() => validateGraphIndexOptions({ kernel: "simd" as never })).toThrow(
+      /kernel must be "auto", "wasm" or "js", but is "simd"/,
     );
     expect(() => buildIndex("hnsw" as never, X)).toThrow(
       /kind must be "graph" or "bruteForce", but is "hnsw"/,
@@ -122,12 +126,20 @@ describe("IndexArrays", () => {
   it("round-trip without rebuilding: same arrays, same results, with and without the reordered copy", () => {
     const restored = indexFromArrays(arrays, X);
     const shared = indexFromArrays(arrays, X, { reorder: false });
-    expect((shared as GraphIndex).reorder).toBe(false);
-    expect(restored.toArrays()).toEqual(arrays);
-    expect(shared.toArrays()).toEqual(arrays);
+    // The WebAssembly space copies anyway, so always in leaf order; the
+    // JavaScript one reads the caller's vectors in place without `reorder`.
+    expect((shared as GraphIndex).reorder).toBe(true);
+    const sharedJs = indexFromArrays(arrays, X, { reorder: false, kernel: "js" });
+    const restoredJs = indexFromArrays(arrays, X, { kernel: "js" });
+    expect((sharedJs as GraphIndex).reorder).toBe(false);
+    expect((restoredJs as GraphIndex).reorder).toBe(true);
+    for (const again of [restored, shared, sharedJs, restoredJs]) {
+      expect(again.toArrays()).toEqual(arrays);
+    }
     const a = index.searchBatch(Q, 10);
     expect(restored.searchBatch(Q, 10)).toEqual(a);
     expect(shared.searchBatch(Q, 10)).toEqual(a);
+    expect(restoredJs.searchBatch(Q, 10).ids).toEqual(sharedJs.searchBatch(Q, 10).ids);
   });
 
   it("describe the tree and graph in the caller's row ids", () => {
@@ -190,13 +202,19 @@ describe("graph search", () => {
   const index = buildIndex("graph", X, { numEdges: 16 }) as GraphIndex;
 
   it("stays correct when the visited-set epoch wraps around", () => {
+    // The stamps live in the index's space; the counter wraps before 2^31.
+    const space = (index as unknown as { space: { epoch: number; visited: Int32Array } }).space;
     const before = index.search(row(Q, 0), 10);
-    searchScratch.epoch = 0xfffffffe;
-    const wrapped = index.search(row(Q, 0), 10);
+    space.epoch = 0x7ffffffe - 1;
+    const last = index.search(row(Q, 0), 10); // epoch 2^31 - 2, the last before the wrap
+    expect(space.visited.includes(0x7ffffffe)).toBe(true);
+    const wrapped = index.search(row(Q, 0), 10); // cleared, epoch 1
     const after = index.search(row(Q, 0), 10);
+    expect(last).toEqual(before);
     expect(wrapped).toEqual(before);
     expect(after).toEqual(before);
-    expect(searchScratch.epoch).toBe(2);
+    expect(space.epoch).toBe(2);
+    expect(space.visited.includes(0x7ffffffe)).toBe(false);
   });
 
   it("shares one scratch between indexes of different sizes", () => {
@@ -208,7 +226,7 @@ describe("graph search", () => {
       expect(index.search(row(Q, q), 10).ids).toEqual(a.ids.subarray(q * 10, q * 10 + 10));
       expect(small.search(row(Q, q), 10).ids).toEqual(b.ids.subarray(q * 10, q * 10 + 10));
     }
-    expect(searchScratch.visited.length).toBeGreaterThanOrEqual(1500);
+    expect(searchScratch.candDist.length).toBeGreaterThanOrEqual(1500);
   });
 
   it("counts its distance computations; more eps and more leaves never find less here", () => {
@@ -239,5 +257,94 @@ describe("graph search", () => {
     for (const order of ["lifo", "best-first"] as const) {
       expect(index.searchBatch(Q, 5, { order, eps: 3 })).toEqual(exact);
     }
+  });
+
+  it("evaluates the leaves in one kernel call and each expanded row's fresh neighbours in one", () => {
+    const space = (index as unknown as { space: VectorSpace }).space;
+    const expand = vi.spyOn(space, "expand");
+    const toMany = vi.spyOn(space, "toMany");
+    try {
+      for (const order of ["best-first", "lifo"] as const) {
+        expand.mockClear();
+        toMany.mockClear();
+        const e0 = index.distanceEvaluations;
+        index.searchBatch(Q, 10, { order });
+        const evals = index.distanceEvaluations - e0;
+        // Every evaluation is either a leaf row (one toMany call per query:
+        // 3 leaves of at most 10 rows fit the space's scratch) or a fresh
+        // neighbour returned by an expansion.
+        expect(toMany.mock.calls.length).toBe(Q.rows);
+        let leafRows = 0;
+        for (const [count] of toMany.mock.calls) leafRows += count;
+        let expanded = 0;
+        for (const result of expand.mock.results) expanded += result.value as number;
+        expect(leafRows + expanded).toBe(evals);
+        expect(expand.mock.calls.length).toBeGreaterThan(Q.rows);
+      }
+    } finally {
+      expand.mockRestore();
+      toMany.mockRestore();
+    }
+  });
+
+  it("gives the same neighbours with the JavaScript kernel, scores within float32 rounding", () => {
+    const js = buildIndex("graph", X, { numEdges: 16, kernel: "js" });
+    expect(js.toArrays()).toEqual(index.toArrays()); // same graph and tree
+    for (const order of ["best-first", "lifo"] as const) {
+      const a = index.searchBatch(Q, 10, { order });
+      const b = js.searchBatch(Q, 10, { order });
+      expect(recallAtK(b, a)).toBeGreaterThanOrEqual(0.999);
+      for (let i = 0; i < a.scores.length; i++) {
+        if (a.ids[i] === b.ids[i]) expect(Math.abs(a.scores[i] - b.scores[i])).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it("reports the bytes it holds: its space (vectors, graph, stamps) and planes", () => {
+    const own = 1500 * 20 * 4 + 1500 * 16 * 4 + 1501 * 4;
+    const planes = index.toArrays().splitNormals.byteLength;
+    // Whole 64 KiB pages: the vectors' space (with 2 KiB of scratch) and the planes'.
+    const least = own + planes + 1500 * 4;
+    expect(index.bytes).toBeGreaterThanOrEqual(least);
+    expect(index.bytes).toBeLessThan(least + 2 * 65536 + 4096);
+    // The WebAssembly space copies in either order; the JavaScript one
+    // reads the caller's vectors and graph in place without `reorder`.
+    expect(indexFromArrays(index.toArrays(), X, { reorder: false }).bytes).toBe(index.bytes);
+    const js = indexFromArrays(index.toArrays(), X, { reorder: false, kernel: "js" });
+    expect(js.bytes).toBeLessThan(1501 * 4 + 1500 * 4 + planes + 4096);
+    const brute = buildIndex("bruteForce", X);
+    expect(brute.bytes).toBeGreaterThanOrEqual(1500 * 20 * 4);
+    expect(brute.bytes).toBeLessThan(1500 * 20 * 4 + 65536 + 8192);
+    expect(buildIndex("bruteForce", X, { kernel: "js" }).bytes).toBeLessThan(8192 + 128);
+  });
+
+  it("evaluates a leaf larger than the kernel's batch in chunks (600 identical rows)", () => {
+    // Identical rows cannot be split: one leaf of 600 rows, more than the
+    // 256 rows a kernel call of the index takes.
+    const base = clusteredUnitVectors({ rows: 100, dim: 20, centres: 5, noise: 0.2, seed: 31 });
+    const data = new Float32Array(700 * base.stride);
+    data.set(base.data);
+    for (let r = 100; r < 700; r++)
+      data.copyWithin(r * base.stride, 7 * base.stride, 8 * base.stride);
+    const dup: DenseMatrix = { ...base, rows: 700, data };
+    const graph = buildIndex("graph", dup, { numEdges: 10 });
+    const leafPtr = graph.toArrays().leafPtr;
+    let largest = 0;
+    for (let l = 0; l + 1 < leafPtr.length; l++)
+      largest = Math.max(largest, leafPtr[l + 1] - leafPtr[l]);
+    expect(largest).toBeGreaterThan(256);
+    // A query at the copies: the descent lands in the big leaf, whose rows
+    // are all evaluated (in three kernel calls), all at distance 0.
+    for (const order of ["best-first", "lifo"] as const) {
+      const e0 = graph.distanceEvaluations;
+      const { ids, scores } = graph.search(row(dup, 300), 5, { order, leaves: 1 });
+      expect(graph.distanceEvaluations - e0).toBeGreaterThanOrEqual(600);
+      expect(Array.from(scores)).toEqual([1, 1, 1, 1, 1]);
+      expect(new Set(ids).size).toBe(5);
+      for (const id of ids) expect(id === 7 || id >= 100).toBe(true);
+    }
+    // The other rows are still found exactly.
+    const exact = buildIndex("bruteForce", dup).search(row(dup, 42), 5);
+    expect(graph.search(row(dup, 42), 5, { eps: 1 }).scores).toEqual(exact.scores);
   });
 });

@@ -8,7 +8,6 @@ export type { IndexFromArraysOptions } from "./arrays.js";
 export { indexFromArrays, validateIndexArrays } from "./arrays.js";
 export { buildIndex } from "./build.js";
 export { BEST_FIRST_SLACK, BruteForceIndex, GraphIndex, validateVectors } from "./indexes.js";
-export { innerProduct, kernelWidth, squaredDistance } from "./kernel.js";
 export type {
   AnnIndexKind,
   AnnMetric,

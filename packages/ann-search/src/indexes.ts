@@ -1,6 +1,11 @@
+import {
+  createVectorSpace,
+  type SpaceKernelChoice,
+  type VectorSpace,
+  wasmSpaceAvailable,
+} from "@annexml/knng";
 import type { DenseMatrix, KnnResult } from "@annexml/sparse-io";
 import { TopK } from "@annexml/sparse-io";
-import { innerProduct, kernelWidth, squaredDistance } from "./kernel.js";
 import type { AnnIndexKind, AnnMetric, CandidateOrder, SearchOptions } from "./options.js";
 import { searchEps, searchLeaves, searchOrder } from "./options.js";
 import type { AnnIndex, IndexArrays } from "./types.js";
@@ -8,6 +13,16 @@ import { INDEX_ARRAYS_VERSION } from "./types.js";
 
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_F32 = new Float32Array(0);
+
+/**
+ * Scratch entries of a graph index's space: the rows one kernel call takes
+ * (a node's fresh neighbours, at most `numEdges`; the descent's leaves, in
+ * chunks). 2 KiB per index.
+ */
+const SEARCH_CAPACITY = 256;
+
+/** Rows the brute-force scan computes per kernel call (8 KiB of scratch). */
+const SCAN_CAPACITY = 1024;
 
 /**
  * The slack best-first adds to `eps`: it takes candidates while
@@ -43,11 +58,13 @@ abstract class BaseIndex implements AnnIndex {
     return this.evaluations;
   }
   protected evaluations = 0;
-  /** Receives the prefetch loads so they are not optimised away. */
-  protected sink = 0;
-  /** Floats per row the kernels read (see `kernelWidth`). */
-  protected readonly width: number;
-  /** The prepared query, zero-padded to `width`. */
+  /**
+   * The vectors as the distance kernel reads them (a copy in its
+   * WebAssembly memory, or the JavaScript fallback), with its scratch (and
+   * a graph index's graph).
+   */
+  protected readonly space: VectorSpace;
+  /** The prepared query: the space's query slot (zero padding beyond `dim`). */
   protected readonly query: Float32Array;
   protected readonly top = new TopK(16);
   /** What `top` drains into, before conversion to scores. */
@@ -58,13 +75,16 @@ abstract class BaseIndex implements AnnIndex {
   /** Default candidate order of the searches. */
   protected defaultOrder: CandidateOrder = "best-first";
 
-  constructor(size: number, dim: number, metric: AnnMetric, width: number) {
+  constructor(size: number, dim: number, metric: AnnMetric, space: VectorSpace) {
     this.size = size;
     this.dim = dim;
     this.metric = metric;
-    this.width = width;
-    this.query = new Float32Array(width);
+    this.space = space;
+    this.query = space.query;
   }
+
+  /** See {@link AnnIndex.bytes}. */
+  abstract get bytes(): number;
 
   /** Offers the best rows for `this.query` to `this.top` (already reset to `k`). */
   protected abstract collect(k: number, eps: number, leaves: number, order: CandidateOrder): void;
@@ -271,31 +291,46 @@ export function validateVectors(vectors: DenseMatrix, metric: AnnMetric, name = 
 /** The exact index: scans every row. The oracle of the recall tests. */
 export class BruteForceIndex extends BaseIndex {
   readonly kind = "bruteForce" as const;
-  private readonly data: Float32Array;
-  private readonly stride: number;
 
-  /** Indexes `vectors` in place (no copy; do not modify them while the index is used). */
-  constructor(vectors: DenseMatrix, metric: AnnMetric) {
+  /**
+   * Indexes `vectors`: the WebAssembly space copies them; the JavaScript
+   * fallback reads them in place (do not modify them while the index is
+   * used).
+   */
+  constructor(vectors: DenseMatrix, metric: AnnMetric, kernel: SpaceKernelChoice = "auto") {
     super(
       vectors.rows,
       vectors.cols,
       metric,
-      kernelWidth(vectors.data, vectors.rows, vectors.cols, vectors.stride),
+      createVectorSpace(vectors, {
+        metric: "l2",
+        capacity: Math.max(1, Math.min(vectors.rows, SCAN_CAPACITY)),
+        kernel,
+      }),
     );
-    this.data = vectors.data;
-    this.stride = vectors.stride;
+  }
+
+  /** Bytes of its own: the space (a copy of the vectors, or none in the JavaScript fallback). */
+  get bytes(): number {
+    return this.space.bytes;
   }
 
   protected collect(): void {
-    const { data, stride, width, query, top } = this;
+    const { space, top } = this;
+    const out = space.out;
     const n = this.size;
+    const chunk = space.capacity;
     // The pair is offered only when it can enter, saving most heap calls.
     let bound = Number.POSITIVE_INFINITY;
-    for (let r = 0; r < n; r++) {
-      const d = squaredDistance(query, 0, data, r * stride, width);
-      if (d <= bound) {
-        top.push(r, -d);
-        bound = -top.threshold();
+    for (let start = 0; start < n; start += chunk) {
+      const count = Math.min(chunk, n - start);
+      space.toRange(start, count);
+      for (let t = 0; t < count; t++) {
+        const d = out[t];
+        if (d <= bound) {
+          top.push(start + t, -d);
+          bound = -top.threshold();
+        }
       }
     }
     this.evaluations += n;
@@ -326,15 +361,13 @@ export class BruteForceIndex extends BaseIndex {
  * Search scratch shared by every graph index of the thread (a search is
  * synchronous and never re-entrant, and each worker has its own module
  * instance), so many small indexes (one per partition and learner) cost one
- * set of buffers sized for the largest, not one each. The visited set is a
- * `Uint32Array` stamped with a per-query epoch: never cleared per query,
- * only when the epoch wraps around after 2^32 - 2 queries. Grows (and so
- * allocates) only when a larger index or more leaves than ever are searched.
+ * set of buffers sized for the largest, not one each. (The visited stamps
+ * are per index: they live next to the graph in the index's space.) Grows
+ * (and so allocates) only when a larger index or more leaves than ever are
+ * searched.
  */
 export class SearchScratch {
-  visited = new Uint32Array(0);
-  epoch = 0;
-  /** LIFO stack, or best-first's batch of fresh neighbours (each row at most once per query). */
+  /** LIFO stack of evaluated candidates to expand (each row at most once per query). */
   stack = EMPTY_I32;
   /** Best-first's candidate min-heap. */
   candDist = new Float64Array(0);
@@ -347,9 +380,7 @@ export class SearchScratch {
 
   /** Makes room for an index of `rows` rows, `nodes` tree nodes and `leaves` leaves per query. */
   reserve(rows: number, nodes: number, leaves: number): void {
-    if (this.visited.length < rows) {
-      // Fresh zeros never equal a current epoch (epochs start at 1).
-      this.visited = new Uint32Array(rows);
+    if (this.stack.length < rows) {
       this.stack = new Int32Array(rows);
       this.candDist = new Float64Array(rows);
       this.candIds = new Int32Array(rows);
@@ -360,17 +391,6 @@ export class SearchScratch {
     }
     if (this.leafList.length < leaves) this.leafList = new Int32Array(leaves);
   }
-
-  /** The stamp of a new query. */
-  nextEpoch(): number {
-    let epoch = this.epoch + 1;
-    if (epoch === 0xffffffff) {
-      this.visited.fill(0);
-      epoch = 1;
-    }
-    this.epoch = epoch;
-    return epoch;
-  }
 }
 
 /** The thread's one {@link SearchScratch}. */
@@ -380,17 +400,18 @@ export const searchScratch = new SearchScratch();
  * The tree + kNN-graph index of ALGORITHM.md section 4. Built from
  * validated {@link IndexArrays} (see `buildIndex` / `indexFromArrays`).
  *
- * Internally rows may be renumbered in tree-leaf order ("internal ids")
- * with a private copy of the vectors, so that the rows one query explores
- * lie close together in memory; results and {@link toArrays} always use
- * the caller's row ids.
+ * The vectors and the graph live in the index's `VectorSpace`
+ * (`@annexml/knng`), which expands a row (its unseen neighbours, their
+ * visited stamps and distances) in one kernel call. With `reorder`, rows
+ * are renumbered in tree-leaf order ("internal ids") so that the rows one
+ * query explores lie close together in memory. The split planes live in a
+ * second, small space, so the descent's inner products run in the same
+ * kernel. Results and {@link toArrays} always use the caller's row ids.
  */
 export class GraphIndex extends BaseIndex {
   readonly kind = "graph" as const;
   private readonly leafSize: number;
   private readonly numEdges: number;
-  private readonly data: Float32Array;
-  private readonly stride: number;
   /** Internal id -> caller's row id. */
   private readonly extIds: Int32Array;
   /** Rows of leaf l (internal ids): `leafMembers[leafPtr[l] .. leafPtr[l + 1] - 1]`. */
@@ -398,111 +419,89 @@ export class GraphIndex extends BaseIndex {
   private readonly leafPtr: Int32Array;
   private readonly leafRows: Int32Array;
   private readonly splitChildren: Int32Array;
-  /** `width` floats per split node (zero-padded copy when width > dim). */
   private readonly splitNormals: Float32Array;
   private readonly splitOffsets: Float32Array;
-  /** `size * numEdges` internal ids. */
-  private readonly edges: Int32Array;
+  /** The split normals (inner products with the query), or null without splits. */
+  private readonly planes: VectorSpace | null;
+  /** The caller's edges (caller's ids), for {@link toArrays}. */
+  private readonly arrayEdges: Int32Array;
   private readonly reordered: boolean;
 
   /**
-   * Wraps checked arrays; `reorder` copies the vectors in leaf order (see
-   * the class comment). Use `buildIndex` or `indexFromArrays`, which
-   * validate.
+   * Wraps checked arrays; `reorder` stores the vectors and graph in leaf
+   * order (see the class comment). The WebAssembly space always copies
+   * them, and then always in leaf order (the copy costs the same in any
+   * order); the JavaScript fallback reads them in place without `reorder`.
+   * Use `buildIndex` or `indexFromArrays`, which validate.
    */
-  constructor(arrays: IndexArrays, vectors: DenseMatrix, reorder: boolean) {
+  constructor(
+    arrays: IndexArrays,
+    vectors: DenseMatrix,
+    reorder: boolean,
+    kernel: SpaceKernelChoice = "auto",
+  ) {
     const n = arrays.size;
-    const dim = arrays.dim;
-    const width = reorder
-      ? (dim + 3) & ~3
-      : kernelWidth(vectors.data, vectors.rows, vectors.cols, vectors.stride);
-    super(n, dim, arrays.metric, width);
+    const E = arrays.numEdges;
+    // The WebAssembly space copies the vectors and graph anyway, so it
+    // always takes the leaf order, which costs nothing more there.
+    const leafOrder = reorder || (kernel !== "js" && wasmSpaceAvailable());
+    // The graph lives next to the vectors, in internal ids: the kernel
+    // expands a row (unseen neighbours and their distances) in one call.
+    const space = createVectorSpace(vectors, {
+      metric: "l2",
+      capacity: Math.max(E, SEARCH_CAPACITY),
+      kernel,
+      order: leafOrder ? arrays.leafRows : undefined,
+      graph: { ids: arrays.edges, degree: E },
+    });
+    super(n, arrays.dim, arrays.metric, space);
     this.defaultOrder = arrays.order;
     this.defaultLeaves = arrays.leaves;
     this.leafSize = arrays.leafSize;
-    this.numEdges = arrays.numEdges;
+    this.numEdges = E;
     this.leafPtr = arrays.leafPtr;
     this.leafRows = arrays.leafRows;
     this.splitChildren = arrays.splitChildren;
+    this.splitNormals = arrays.splitNormals;
     this.splitOffsets = arrays.splitOffsets;
-    this.reordered = reorder;
-    const E = arrays.numEdges;
+    this.arrayEdges = arrays.edges;
+    this.reordered = leafOrder;
     const splits = arrays.splitOffsets.length;
-    if (width === dim) {
-      this.splitNormals = arrays.splitNormals;
-    } else {
-      const normals = new Float32Array(splits * width);
-      for (let s = 0; s < splits; s++) {
-        normals.set(arrays.splitNormals.subarray(s * dim, (s + 1) * dim), s * width);
-      }
-      this.splitNormals = normals;
-    }
-    if (reorder) {
-      // Internal id i = position i in leafRows.
-      const leafRows = arrays.leafRows;
-      const inv = new Int32Array(n);
-      for (let i = 0; i < n; i++) inv[leafRows[i]] = i;
-      const data = new Float32Array(n * width);
-      const src = vectors.data;
-      const vs = vectors.stride;
-      for (let i = 0; i < n; i++) {
-        const base = leafRows[i] * vs;
-        data.set(src.subarray(base, base + dim), i * width);
-      }
-      const edges = new Int32Array(n * E);
-      const ext = arrays.edges;
-      for (let i = 0; i < n; i++) {
-        const from = leafRows[i] * E;
-        for (let j = 0; j < E; j++) {
-          const e = ext[from + j];
-          edges[i * E + j] = e < 0 ? -1 : inv[e];
-        }
-      }
-      const identity = new Int32Array(n);
-      for (let i = 0; i < n; i++) identity[i] = i;
-      this.data = data;
-      this.stride = width;
-      this.edges = edges;
-      this.extIds = leafRows;
-      this.leafMembers = identity;
-    } else {
-      const identity = new Int32Array(n);
-      for (let i = 0; i < n; i++) identity[i] = i;
-      this.data = vectors.data;
-      this.stride = vectors.stride;
-      this.edges = arrays.edges;
-      this.extIds = identity;
-      this.leafMembers = arrays.leafRows;
-    }
+    this.planes =
+      splits === 0
+        ? null
+        : createVectorSpace(
+            { rows: splits, cols: arrays.dim, stride: arrays.dim, data: arrays.splitNormals },
+            { metric: "ip", capacity: 1, kernel },
+          );
+    // Internal id i is position i in leafRows in leaf order, else row i.
+    const identity = new Int32Array(n);
+    for (let i = 0; i < n; i++) identity[i] = i;
+    this.extIds = leafOrder ? arrays.leafRows : identity;
+    this.leafMembers = leafOrder ? identity : arrays.leafRows;
   }
 
-  /** Whether the index keeps its own leaf-ordered copy of the vectors. */
+  /**
+   * Whether the index holds the vectors and graph in tree-leaf order: with
+   * `reorder`, and always with the WebAssembly kernel.
+   */
   get reorder(): boolean {
     return this.reordered;
   }
 
+  /**
+   * Bytes of its own: the spaces (vectors, graph and visited stamps; split
+   * planes; with their scratch) and the id map; not the caller's
+   * {@link IndexArrays}, nor the per-thread search scratch.
+   */
+  get bytes(): number {
+    const planes = this.planes === null ? 0 : this.planes.bytes;
+    return this.space.bytes + planes + 4 * this.size; // + the identity id map
+  }
+
   toArrays(): IndexArrays {
-    const { size: n, dim, width, numEdges: E } = this;
-    let edges = this.edges;
-    if (this.reordered) {
-      edges = new Int32Array(n * E);
-      const ext = this.extIds;
-      for (let i = 0; i < n; i++) {
-        const to = ext[i] * E;
-        for (let j = 0; j < E; j++) {
-          const e = this.edges[i * E + j];
-          edges[to + j] = e < 0 ? -1 : ext[e];
-        }
-      }
-    }
-    let normals = this.splitNormals;
-    if (width !== dim) {
-      const splits = this.splitOffsets.length;
-      normals = new Float32Array(splits * dim);
-      for (let s = 0; s < splits; s++) {
-        normals.set(this.splitNormals.subarray(s * width, s * width + dim), s * dim);
-      }
-    }
+    const { size: n, dim, numEdges: E } = this;
+    const edges = this.arrayEdges;
     return {
       version: INDEX_ARRAYS_VERSION,
       kind: "graph",
@@ -514,7 +513,7 @@ export class GraphIndex extends BaseIndex {
       order: this.defaultOrder,
       leaves: this.defaultLeaves,
       splitChildren: this.splitChildren,
-      splitNormals: normals,
+      splitNormals: this.splitNormals,
       splitOffsets: this.splitOffsets,
       leafPtr: this.leafPtr,
       leafRows: this.leafRows,
@@ -528,9 +527,8 @@ export class GraphIndex extends BaseIndex {
       this.scanAll();
       return;
     }
-    const scratch = searchScratch;
-    scratch.reserve(n, 2 * this.splitOffsets.length + 1, leaves);
-    const epoch = scratch.nextEpoch();
+    searchScratch.reserve(n, 2 * this.splitOffsets.length + 1, leaves);
+    const epoch = this.space.nextEpoch();
     const found = this.descend(leaves);
     if (order === "lifo") this.exploreLifo(found, epoch, eps);
     else this.exploreBestFirst(found, epoch, eps);
@@ -544,12 +542,14 @@ export class GraphIndex extends BaseIndex {
    * Writes the leaves to `leafList`; returns how many.
    */
   private descend(count: number): number {
-    const { splitChildren, splitNormals, splitOffsets, width, query } = this;
+    const { splitChildren, splitOffsets, planes } = this;
     const leafList = searchScratch.leafList;
-    if (splitOffsets.length === 0) {
+    if (planes === null) {
       leafList[0] = 0;
       return 1;
     }
+    planes.setQuery(this.query);
+    const dots = planes.out;
     const pd = searchScratch.bbfDist;
     const pn = searchScratch.bbfNode;
     let size = heapPush(pd, pn, 0, 0, 0);
@@ -560,7 +560,8 @@ export class GraphIndex extends BaseIndex {
       size = heapPop(pd, pn, size);
       while (node >= 0) {
         // Signed distance to the plane between the children's centres.
-        const m = innerProduct(query, 0, splitNormals, node * width, width) - splitOffsets[node];
+        planes.toRange(node, 1);
+        const m = dots[0] - splitOffsets[node];
         const left = splitChildren[2 * node];
         const right = splitChildren[2 * node + 1];
         if (count > 1) {
@@ -574,149 +575,163 @@ export class GraphIndex extends BaseIndex {
     return found;
   }
 
+  /** Every row, exactly ranked (k >= size). */
   private scanAll(): void {
-    const { data, stride, width, query, top, extIds } = this;
+    const { space, top, extIds } = this;
+    const out = space.out;
     const n = this.size;
-    for (let r = 0; r < n; r++) {
-      top.push(extIds[r], -squaredDistance(query, 0, data, r * stride, width));
+    const chunk = space.capacity;
+    for (let start = 0; start < n; start += chunk) {
+      const count = Math.min(chunk, n - start);
+      space.toRange(start, count);
+      for (let t = 0; t < count; t++) top.push(extIds[start + t], -out[t]);
     }
     this.evaluations += n;
   }
 
   /**
-   * The original's exploration: scan the leaves, then a stack of candidates
-   * seeded with the leaf rows' neighbours; a popped candidate is evaluated,
-   * offered to the top k, and when `d < (1 + eps) * worst` (worst after the
-   * offer; +Infinity until k rows are held) its unseen neighbours are pushed
-   * in reverse, so the nearest neighbour is taken first. Rows are marked
-   * seen when pushed, so each is evaluated at most once and the stack never
-   * exceeds `size`.
+   * Evaluates the rows `space.ids[0 .. len)` in one kernel call and offers
+   * them to the top k; with `seed`, also queues them all on best-first's
+   * candidate heap of `size` entries. Returns the new heap size.
    */
-  private exploreLifo(leaves: number, epoch: number, eps: number): void {
-    const { data, stride, width, query, top, extIds, edges, leafMembers, leafPtr } = this;
-    const { visited, stack, leafList } = searchScratch;
-    const E = this.numEdges;
-    const slack = 1 + eps;
-    let evals = 0;
-    let worst = Number.POSITIVE_INFINITY;
+  private evaluateLeafRows(len: number, seed: boolean, size: number): number {
+    const { space, top, extIds } = this;
+    const { ids, out } = space;
+    space.toMany(len);
+    const hd = searchScratch.candDist;
+    const hi = searchScratch.candIds;
+    let worst = -top.threshold();
+    for (let t = 0; t < len; t++) {
+      const d = out[t];
+      if (d <= worst) {
+        top.push(extIds[ids[t]], -d);
+        worst = -top.threshold();
+      }
+      if (seed) size = heapPush(hd, hi, size, d, ids[t]);
+    }
+    this.evaluations += len;
+    return size;
+  }
+
+  /**
+   * Evaluates the rows of the descent's leaves (marking them seen) in as
+   * few kernel calls as the space's capacity allows. Returns best-first's
+   * heap size (0 when `seed` is false).
+   */
+  private evaluateLeaves(leaves: number, epoch: number, seed: boolean): number {
+    const { leafMembers, leafPtr } = this;
+    const leafList = searchScratch.leafList;
+    const { ids, visited } = this.space;
+    const capacity = this.space.capacity;
+    let size = 0;
+    let len = 0;
     for (let l = 0; l < leaves; l++) {
       const leaf = leafList[l];
-      for (let p = leafPtr[leaf]; p < leafPtr[leaf + 1]; p++) {
+      for (let p = leafPtr[leaf], end = leafPtr[leaf + 1]; p < end; p++) {
         const r = leafMembers[p];
         visited[r] = epoch;
-        evals++;
-        const d = squaredDistance(query, 0, data, r * stride, width);
-        if (d <= worst) {
-          top.push(extIds[r], -d);
-          worst = -top.threshold();
+        ids[len++] = r;
+        if (len === capacity) {
+          size = this.evaluateLeafRows(len, seed, size);
+          len = 0;
         }
       }
     }
+    if (len > 0) size = this.evaluateLeafRows(len, seed, size);
+    return size;
+  }
+
+  /**
+   * LIFO's expansion of internal row c: its unseen neighbours, in reverse
+   * edge order, evaluated in one kernel call; each is offered to the top k
+   * and pushed on the stack from `sp` when its distance is below
+   * `slack * worst` right after its offer. Returns the new stack size.
+   */
+  private expandOntoStack(c: number, epoch: number, sp: number, slack: number): number {
+    const { space, top, extIds } = this;
+    const { ids, out } = space;
+    const stack = searchScratch.stack;
+    const fresh = space.expand(c, epoch, true);
+    let worst = -top.threshold();
+    for (let t = 0; t < fresh; t++) {
+      const d = out[t];
+      if (d <= worst) {
+        top.push(extIds[ids[t]], -d);
+        worst = -top.threshold();
+      }
+      if (d < worst * slack) stack[sp++] = ids[t];
+    }
+    this.evaluations += fresh;
+    return sp;
+  }
+
+  /**
+   * The original's depth-first exploration, batched: scan the leaves, then
+   * a stack of candidates seeded with the leaf rows' unseen neighbours.
+   * Expanding a row evaluates all its unseen neighbours in ONE kernel call
+   * (as best-first and HNSW do), in reverse edge order: each is offered to
+   * the top k and pushed when `d < (1 + eps) * worst` right after its offer
+   * (worst: the k-th best distance so far; +Infinity until k rows are
+   * held), so the nearest neighbour is popped (and expanded) first. The
+   * leaf rows are expanded first, in order, so the last one's nearest
+   * neighbour is on top. Rows are marked seen when evaluated, so each is
+   * evaluated at most once and the stack never exceeds `size`.
+   *
+   * The original evaluates a candidate when it pops it, and expands it when
+   * it is below the bound of that moment. Here all of a node's neighbours
+   * are evaluated, and their expansion decided, when the node is expanded:
+   * one kernel call per expansion instead of one per candidate. On the
+   * bibtex projection this visits about 7 % fewer rows at `eps = 0` for a
+   * recall@10 lower by about 0.015 (0.946 against 0.961); best-first, the
+   * default order, is unchanged.
+   */
+  private exploreLifo(leaves: number, epoch: number, eps: number): void {
+    const { leafMembers, leafPtr } = this;
+    const { stack, leafList } = searchScratch;
+    const slack = 1 + eps;
+    this.evaluateLeaves(leaves, epoch, false);
     let sp = 0;
     for (let l = 0; l < leaves; l++) {
       const leaf = leafList[l];
-      for (let p = leafPtr[leaf]; p < leafPtr[leaf + 1]; p++) {
-        const base = leafMembers[p] * E;
-        for (let j = base + E - 1; j >= base; j--) {
-          const e = edges[j];
-          if (e >= 0 && visited[e] !== epoch) {
-            visited[e] = epoch;
-            stack[sp++] = e;
-          }
-        }
+      for (let p = leafPtr[leaf], end = leafPtr[leaf + 1]; p < end; p++) {
+        sp = this.expandOntoStack(leafMembers[p], epoch, sp, slack);
       }
     }
-    while (sp > 0) {
-      const c = stack[--sp];
-      const d = squaredDistance(query, 0, data, c * stride, width);
-      evals++;
-      if (d <= worst) {
-        top.push(extIds[c], -d);
-        worst = -top.threshold();
-      }
-      if (d < worst * slack) {
-        const base = c * E;
-        for (let j = base + E - 1; j >= base; j--) {
-          const e = edges[j];
-          if (e >= 0 && visited[e] !== epoch) {
-            visited[e] = epoch;
-            stack[sp++] = e;
-          }
-        }
-      }
-    }
-    this.evaluations += evals;
+    while (sp > 0) sp = this.expandOntoStack(stack[--sp], epoch, sp, slack);
   }
 
   /**
    * Best-first exploration: a min-heap of evaluated candidates, seeded with
-   * the leaf rows; the nearest is expanded (its unseen neighbours
-   * evaluated, offered to the top k, and queued when
-   * `d < (1 + eps) * worst`) until the nearest candidate is not below the
-   * bound.
+   * the leaf rows; the nearest is expanded (all its unseen neighbours
+   * evaluated in ONE kernel call, offered to the top k, and queued when
+   * `d < (1 + eps) * (1 + BEST_FIRST_SLACK) * worst`) until the nearest
+   * candidate is not below the bound.
    */
   private exploreBestFirst(leaves: number, epoch: number, eps: number): void {
-    const { data, stride, width, query, top, extIds, edges, leafMembers, leafPtr } = this;
-    const { visited, leafList } = searchScratch;
+    const { space, top, extIds } = this;
+    const { ids, out } = space;
     const hd = searchScratch.candDist;
     const hi = searchScratch.candIds;
-    const batch = searchScratch.stack;
-    const E = this.numEdges;
     const slack = (1 + eps) * (1 + BEST_FIRST_SLACK);
-    // Offsets that touch every 64-byte line a row can span.
-    const lineB = Math.min(16, width - 1);
-    const lineC = Math.min(32, width - 1);
-    const lineD = width - 1;
+    let size = this.evaluateLeaves(leaves, epoch, true);
     let evals = 0;
-    let size = 0;
-    let touch = 0;
-    let worst = Number.POSITIVE_INFINITY;
-    for (let l = 0; l < leaves; l++) {
-      const leaf = leafList[l];
-      for (let p = leafPtr[leaf]; p < leafPtr[leaf + 1]; p++) {
-        const r = leafMembers[p];
-        visited[r] = epoch;
-        evals++;
-        const d = squaredDistance(query, 0, data, r * stride, width);
-        if (d <= worst) {
-          top.push(extIds[r], -d);
-          worst = -top.threshold();
-        }
-        size = heapPush(hd, hi, size, d, r);
-      }
-    }
+    let worst = -top.threshold();
     while (size > 0) {
       const d = hd[0];
       if (!(d < worst * slack)) break;
       const c = hi[0];
       size = heapPop(hd, hi, size);
-      const base = c * E;
-      let fresh = 0;
-      for (let j = base; j < base + E; j++) {
-        const e = edges[j];
-        if (e < 0 || visited[e] === epoch) continue;
-        visited[e] = epoch;
-        batch[fresh++] = e;
-      }
-      // Load one float of every cache line of the rows first: these loads are
-      // independent, so their misses overlap instead of stalling each
-      // distance in turn (JavaScript has no prefetch instruction).
+      const fresh = space.expand(c, epoch);
       for (let t = 0; t < fresh; t++) {
-        const o = batch[t] * stride;
-        touch += data[o] + data[o + lineB] + data[o + lineC] + data[o + lineD];
-      }
-      for (let t = 0; t < fresh; t++) {
-        const e = batch[t];
-        const de = squaredDistance(query, 0, data, e * stride, width);
+        const de = out[t];
         if (de <= worst) {
-          top.push(extIds[e], -de);
+          top.push(extIds[ids[t]], -de);
           worst = -top.threshold();
         }
-        if (de < worst * slack) size = heapPush(hd, hi, size, de, e);
+        if (de < worst * slack) size = heapPush(hd, hi, size, de, ids[t]);
       }
       evals += fresh;
     }
-    this.sink = touch;
     this.evaluations += evals;
   }
 }

@@ -1,6 +1,6 @@
+import { squaredL2 } from "@annexml/knng";
 import type { DenseMatrix } from "@annexml/sparse-io";
 import { Rng } from "@annexml/sparse-io";
-import { squaredDistance } from "./kernel.js";
 
 /**
  * A random-bisection tree in flat arrays (ALGORITHM.md section 4).
@@ -202,7 +202,7 @@ class TreeBuilder {
     for (let p = lo; p < hi; p++) {
       const r = perm[p];
       if (r === skip1 || r === skip2) continue;
-      const d = squaredDistance(data, from * stride, data, r * stride, dim);
+      const d = squaredL2(data, from * stride, data, r * stride, dim);
       if (d > best) {
         best = d;
         arg = r;

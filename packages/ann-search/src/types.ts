@@ -8,7 +8,11 @@ import type { AnnIndexKind, AnnMetric, CandidateOrder, SearchOptions } from "./o
  *
  * Results are row ids of the indexed matrix, best first: for `cosine` the
  * similarity `1 - d / 2` (descending), for `l2` the squared distance `d`
- * (ascending); between equal distances the lower id comes first. Searches
+ * (ascending); between equal distances the lower id comes first. `d` is
+ * the float32 value the distance kernel computes (`@annexml/knng`'s
+ * `VectorSpace`: WebAssembly SIMD sums in float32, the JavaScript fallback
+ * in double rounded to float32; they may differ in the last bits), and the
+ * ranking uses it as computed. Deterministic for a given platform. Searches
  * are synchronous and reuse the index's scratch buffers, so one index must
  * not be searched re-entrantly (it never is in single-threaded code); use
  * one index object per worker.
@@ -38,6 +42,17 @@ export interface AnnIndex {
    * benchmarks.
    */
   readonly distanceEvaluations: number;
+  /**
+   * Bytes the index holds of its own: its `VectorSpace` (WebAssembly: a
+   * copy of the vectors, `dim` rounded up to a multiple of 4, and for a
+   * graph index of the graph and its visited stamps, `4 * (numEdges + 1)`
+   * bytes per row, plus a few KiB of scratch, rounded up to 64 KiB pages),
+   * a graph index's split planes and id map; not the caller's vectors or
+   * {@link IndexArrays}, nor the search scratch every index of a thread
+   * shares. A model loaded in each of several worker threads holds this
+   * once per thread.
+   */
+  readonly bytes: number;
   /**
    * The `min(k, size)` (or fewer, see above) best rows for `query`, in new
    * arrays of exactly that length.

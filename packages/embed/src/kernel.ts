@@ -1,3 +1,4 @@
+import { compileWasm, instantiateWasm, type WasmMemory, type WasmModule } from "@annexml/sparse-io";
 import { KERNEL_WASM_BASE64 } from "./wasm/kernel-bytes.js";
 
 /**
@@ -247,29 +248,6 @@ export function createJsKernel(layout: KernelLayout): TrainingKernel {
   };
 }
 
-/**
- * The part of the WebAssembly JS API used here, declared locally: the
- * project's `lib` (ES2022, no DOM) has no WebAssembly types, and the library
- * must not depend on Node's.
- */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmModule {
-  readonly __brand?: "WebAssembly.Module";
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { readonly exports: object };
-}
-
-function wasmApi(): WasmApi | null {
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  return api !== undefined && typeof api.Module === "function" ? api : null;
-}
-
 interface KernelExports {
   readonly memory: WasmMemory;
   init(
@@ -291,46 +269,13 @@ interface KernelExports {
   updateMerged(anchor: number, n: number, eta: number): void;
 }
 
-let cachedModule: WasmModule | null | undefined;
-
-function decodeBase64(text: string): Uint8Array {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const lookup = new Uint8Array(128);
-  for (let i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;
-  let length = (text.length * 3) >> 2;
-  if (text.endsWith("==")) length -= 2;
-  else if (text.endsWith("=")) length -= 1;
-  const out = new Uint8Array(length);
-  for (let i = 0, o = 0; i < text.length; i += 4) {
-    const n =
-      (lookup[text.charCodeAt(i)] << 18) |
-      (lookup[text.charCodeAt(i + 1)] << 12) |
-      (lookup[text.charCodeAt(i + 2)] << 6) |
-      lookup[text.charCodeAt(i + 3)];
-    if (o < length) out[o++] = n >> 16;
-    if (o < length) out[o++] = (n >> 8) & 255;
-    if (o < length) out[o++] = n & 255;
-  }
-  return out;
-}
-
 /**
- * The compiled SIMD module, or null when this platform has no WebAssembly or
- * no fixed-width SIMD. Compiled synchronously once and cached.
+ * The compiled SIMD module (compiled once per process or worker by
+ * sparse-io's loader), or null when this platform has no WebAssembly or no
+ * fixed-width SIMD.
  */
 function wasmModule(): WasmModule | null {
-  if (cachedModule !== undefined) return cachedModule;
-  cachedModule = null;
-  const api = wasmApi();
-  if (api !== null) {
-    const bytes = decodeBase64(KERNEL_WASM_BASE64);
-    try {
-      if (api.validate(bytes)) cachedModule = new api.Module(bytes);
-    } catch {
-      cachedModule = null;
-    }
-  }
-  return cachedModule;
+  return compileWasm(KERNEL_WASM_BASE64);
 }
 
 /** Whether the WebAssembly SIMD kernel can run here. */
@@ -345,7 +290,8 @@ export function wasmKernelAvailable(): boolean {
 export function createWasmKernel(layout: KernelLayout): TrainingKernel | null {
   const module = wasmModule();
   if (module === null) return null;
-  const instance = new (wasmApi() as WasmApi).Instance(module, {});
+  const instance = instantiateWasm(module);
+  if (instance === null) return null;
   const ex = instance.exports as unknown as KernelExports;
   const pages = Math.ceil(layout.bytes / 65536);
   const have = ex.memory.buffer.byteLength / 65536;

@@ -1,12 +1,12 @@
 import { type DenseMatrix, type KnnResult, Rng } from "@annexml/sparse-io";
 import {
   type DenseKnnOptions,
-  exactInto,
+  exactGraph,
   validateDenseKnnOptions,
   validateDenseMatrix,
 } from "./dense-knn.js";
-import { ipBlock, ipPair, ipRow4, l2Pair, l2Row4 } from "./kernels.js";
 import { RowHeaps } from "./row-heaps.js";
+import { createVectorSpace, type SpaceKernelChoice, type VectorSpace } from "./space.js";
 
 /** Options of {@link approxKnnGraph}. */
 export interface ApproxKnnOptions extends DenseKnnOptions {
@@ -30,6 +30,7 @@ export interface ApproxKnnOptions extends DenseKnnOptions {
 export const DEFAULT_APPROX_KNN_OPTIONS: Readonly<Required<Omit<ApproxKnnOptions, "k">>> =
   Object.freeze({
     metric: "l2",
+    kernel: "auto",
     seed: 0x5eed,
     groupSize: 32,
     probes: 24,
@@ -80,10 +81,13 @@ export function validateApproxKnnOptions(options: ApproxKnnOptions): void {
  * (less: a pair that both rows probe is computed once) and about
  * `refine * n * 2 refineSample^2 * cols` for the local joins, against
  * `n^2 / 2 * cols` for the exact graph. Falls back to the exact graph when
- * `n <= exactBelow` or `m <= probes`. Scores of the pairs found are exact.
+ * `n <= exactBelow` or `m <= probes`. Every distance, the grouping's
+ * included, is computed by one `VectorSpace` kernel (WebAssembly SIMD where
+ * it runs); the scores of the pairs found are the values that kernel
+ * computes, as in `exactKnnGraph`.
  *
- * Deterministic for a given seed. Grouping always uses squared Euclidean
- * distance, so with `"ip"` it suits (near) unit-norm vectors.
+ * Deterministic for a given seed and platform. Grouping always uses squared
+ * Euclidean distance, so with `"ip"` it suits (near) unit-norm vectors.
  */
 export function approxKnnGraph(vectors: DenseMatrix, options: ApproxKnnOptions): KnnResult {
   validateDenseMatrix(vectors);
@@ -92,19 +96,28 @@ export function approxKnnGraph(vectors: DenseMatrix, options: ApproxKnnOptions):
     ...DEFAULT_APPROX_KNN_OPTIONS,
     ...stripUndefined(options),
   } as Required<ApproxKnnOptions>;
-  const l2 = o.metric === "l2";
   const n = vectors.rows;
-  const heaps = new RowHeaps(n, o.k);
   const m = Math.max(1, Math.round(n / o.groupSize));
-  if (n <= o.exactBelow || m <= o.probes) {
-    exactInto(vectors, l2, heaps);
-    return heaps.drain(l2 ? -1 : 1);
+  if (n <= o.exactBelow || m <= o.probes) return exactGraph(vectors, o.k, o.metric, o.kernel);
+  const heaps = new RowHeaps(n, o.k);
+  const sign = o.metric === "l2" ? -1 : 1;
+  const grouping = groupRows(vectors, m, o.probes, o.iterations, new Rng(o.seed), o.kernel);
+  // The rows in group order: each probed group is one contiguous block.
+  const space = createVectorSpace(vectors, {
+    metric: o.metric,
+    order: grouping.order,
+    capacity: Math.max(JOIN_CAPACITY, 2 * o.refineSample),
+    kernel: o.kernel,
+  });
+  groupJoin(space, grouping, heaps);
+  for (let pass = 0; pass < o.refine; pass++) {
+    localJoin(space, grouping.position, heaps, o.refineSample);
   }
-  const grouping = groupRows(vectors, m, o.probes, o.iterations, new Rng(o.seed));
-  groupJoin(vectors, grouping, l2, heaps);
-  for (let pass = 0; pass < o.refine; pass++) localJoin(vectors, l2, heaps, o.refineSample);
-  return heaps.drain(l2 ? -1 : 1);
+  return heaps.drain(sign);
 }
+
+/** Scratch entries of the joins' space: the partners one call takes. */
+const JOIN_CAPACITY = 2048;
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
@@ -121,6 +134,8 @@ interface Grouping {
   m: number;
   /** Rows ordered by group: group g holds `order[groupPtr[g] .. groupPtr[g + 1] - 1]`. */
   order: Int32Array;
+  /** Inverse of `order`: row r is at position `position[r]`. */
+  position: Int32Array;
   groupPtr: Int32Array;
   /** Each row's group. */
   group: Int32Array;
@@ -138,6 +153,7 @@ function groupRows(
   probes: number,
   iterations: number,
   rng: Rng,
+  kernel: SpaceKernelChoice,
 ): Grouping {
   const { rows: n, cols, stride, data } = vectors;
   // Centres (packed, `cols` floats each): m distinct random rows, by a
@@ -152,18 +168,23 @@ function groupRows(
     pick[t] = tmp;
     centres.set(data.subarray(pick[c] * stride, pick[c] * stride + cols), c * cols);
   }
+  // Scores against all centres come from a space over the centres (inner
+  // products), rewritten after every Lloyd step.
+  const space = createVectorSpace(
+    { rows: m, cols, stride: cols, data: centres },
+    { metric: "ip", capacity: m, kernel },
+  );
   const cnorm = new Float64Array(m);
-  const updateNorms = () => {
+  const updateCentres = () => {
     for (let g = 0; g < m; g++) {
       let s = 0;
       for (let d = g * cols, end = d + cols; d < end; d++) s += centres[d] * centres[d];
       cnorm[g] = s;
+      space.writeRow(g, centres, g * cols);
     }
   };
   const group = new Int32Array(n);
-  const dist0 = new Float64Array(m);
-  const dist1 = new Float64Array(m);
-  const out = new Float64Array(4);
+  const dist = new Float64Array(m);
   const sums = new Float64Array(m * cols);
   const sizes = new Int32Array(m);
   // Lloyd steps on a random sample of LLOYD_SAMPLE rows per centre (the
@@ -176,13 +197,11 @@ function groupRows(
     pick[t] = tmp;
   }
   for (let it = 0; it < iterations; it++) {
-    updateNorms();
-    for (let s = 0; s < sample; s += 2) {
-      const r0 = pick[s];
-      const r1 = pick[Math.min(s + 1, sample - 1)];
-      centreScores(data, r0 * stride, r1 * stride, centres, cnorm, m, cols, dist0, dist1, out);
-      group[r0] = argMin(dist0, m);
-      group[r1] = argMin(dist1, m);
+    updateCentres();
+    for (let s = 0; s < sample; s++) {
+      const r = pick[s];
+      centreScores(space, data, r * stride, cnorm, dist);
+      group[r] = argMin(dist, m);
     }
     sums.fill(0);
     sizes.fill(0);
@@ -200,34 +219,34 @@ function groupRows(
       for (let d = g * cols, end = d + cols; d < end; d++) centres[d] = sums[d] * inv;
     }
   }
-  updateNorms();
+  updateCentres();
   // Final pass: every row's `probes` nearest centres; the first is its group.
   const words = (m + 31) >>> 5;
   const probeList = new Int32Array(n * probes);
   const probeBits = new Int32Array(n * words);
   const bestIds = new Int32Array(probes);
   const bestKeys = new Float64Array(probes);
-  for (let i = 0; i < n; i += 2) {
-    const i1 = Math.min(i + 1, n - 1);
-    centreScores(data, i * stride, i1 * stride, centres, cnorm, m, cols, dist0, dist1, out);
-    for (let t = 0; t < 2; t++) {
-      const r = t === 0 ? i : i1;
-      smallestK(t === 0 ? dist0 : dist1, m, probes, bestIds, bestKeys);
-      for (let p = 0; p < probes; p++) {
-        const g = bestIds[p];
-        probeList[r * probes + p] = g;
-        probeBits[r * words + (g >>> 5)] |= 1 << (g & 31);
-      }
-      group[r] = bestIds[0];
+  for (let r = 0; r < n; r++) {
+    centreScores(space, data, r * stride, cnorm, dist);
+    smallestK(dist, m, probes, bestIds, bestKeys);
+    for (let p = 0; p < probes; p++) {
+      const g = bestIds[p];
+      probeList[r * probes + p] = g;
+      probeBits[r * words + (g >>> 5)] |= 1 << (g & 31);
     }
+    group[r] = bestIds[0];
   }
   const groupPtr = new Int32Array(m + 1);
   for (let i = 0; i < n; i++) groupPtr[group[i] + 1]++;
   for (let g = 0; g < m; g++) groupPtr[g + 1] += groupPtr[g];
   const order = new Int32Array(n);
+  const position = new Int32Array(n);
   const next = groupPtr.slice(0, m);
-  for (let i = 0; i < n; i++) order[next[group[i]]++] = i;
-  return { m, order, groupPtr, group, probeList, probes, probeBits, words };
+  for (let i = 0; i < n; i++) {
+    position[i] = next[group[i]]++;
+    order[position[i]] = i;
+  }
+  return { m, order, position, groupPtr, group, probeList, probes, probeBits, words };
 }
 
 function argMin(values: Float64Array, m: number): number {
@@ -237,40 +256,21 @@ function argMin(values: Float64Array, m: number): number {
 }
 
 /**
- * For rows i0 and i1 (= i0 when alone), `|c|^2 - 2 <x, c>` for every centre
- * c (the squared distance less the row's own norm, which orders the centres
- * alike) into `dist0` / `dist1`.
+ * For the row at `data[a ..]`, `|c|^2 - 2 <x, c>` for every centre c (the
+ * squared distance less the row's own norm, which orders the centres
+ * alike) into `dist`.
  */
 function centreScores(
+  space: VectorSpace,
   data: Float32Array,
-  a0: number,
-  a1: number,
-  centres: Float32Array,
+  a: number,
   cnorm: Float64Array,
-  m: number,
-  cols: number,
-  dist0: Float64Array,
-  dist1: Float64Array,
-  out: Float64Array,
+  dist: Float64Array,
 ): void {
-  let g = 0;
-  for (; g + 1 < m; g += 2) {
-    ipBlock(data, a0, a1, centres, g * cols, (g + 1) * cols, cols, out);
-    dist0[g] = cnorm[g] - 2 * out[0];
-    dist0[g + 1] = cnorm[g + 1] - 2 * out[1];
-    dist1[g] = cnorm[g] - 2 * out[2];
-    dist1[g + 1] = cnorm[g + 1] - 2 * out[3];
-  }
-  if (g < m) {
-    dist0[g] = cnorm[g] - 2 * ipPairTwo(data, a0, centres, g * cols, cols);
-    dist1[g] = cnorm[g] - 2 * ipPairTwo(data, a1, centres, g * cols, cols);
-  }
-}
-
-function ipPairTwo(x: Float32Array, a: number, y: Float32Array, b: number, cols: number): number {
-  let s = 0;
-  for (let d = 0; d < cols; d++) s += x[a + d] * y[b + d];
-  return s;
+  space.setQuery(data, a);
+  space.toAll();
+  const out = space.out;
+  for (let g = 0, m = space.rows; g < m; g++) dist[g] = cnorm[g] - 2 * out[g];
 }
 
 /** The `p` smallest of `values[0..m)`, ascending (ties: lower index), into `ids` / `keys`. */
@@ -301,79 +301,59 @@ function smallestK(
  * Compares every row with the rows of its probed groups. The pair (x, y) is
  * computed once: by x when x probes y's group and y does not probe x's, by
  * the lower id when each probes the other's (always so within a group).
- * Works on a copy of the rows in group order, so each probed group is one
- * contiguous block; the heaps speak of original ids.
+ * `space` holds the rows in group order (stored row q is row `order[q]`),
+ * so each probed group is one contiguous block; all of a row's partners go
+ * to the kernel in one call (or a few, when they exceed its capacity). The
+ * heaps speak of original ids.
  */
-function groupJoin(vectors: DenseMatrix, grouping: Grouping, l2: boolean, heaps: RowHeaps): void {
-  const { cols, stride, data } = vectors;
+function groupJoin(space: VectorSpace, grouping: Grouping, heaps: RowHeaps): void {
   const { order, groupPtr, group, probeList, probes, probeBits, words } = grouping;
-  const n = vectors.rows;
-  const row4 = l2 ? l2Row4 : ipRow4;
-  const pair = l2 ? l2Pair : ipPair;
-  const sign = l2 ? -1 : 1;
-  const { worstKey, worstId } = heaps;
-  const out = new Float64Array(4);
-  const list = new Int32Array(n);
-  // Rows in group order: position q holds row order[q].
-  const pdata = new Float32Array(n * stride);
-  for (let q = 0; q < n; q++) {
-    const r = order[q];
-    pdata.set(data.subarray(r * stride, r * stride + cols), q * stride);
-  }
+  const n = space.rows;
+  const ids = space.ids;
+  const capacity = space.capacity;
   for (let qx = 0; qx < n; qx++) {
     const x = order[qx];
     const gx = group[x];
     const word = gx >>> 5;
     const bit = 1 << (gx & 31);
-    const a = qx * stride;
+    let len = 0;
     for (let p = 0; p < probes; p++) {
       const g = probeList[x * probes + p];
-      // Eligible partners (positions) in group g.
-      let len = 0;
       for (let q = groupPtr[g], end = groupPtr[g + 1]; q < end; q++) {
         const y = order[q];
         if (y === x || (y < x && (probeBits[y * words + word] & bit) !== 0)) continue;
-        list[len++] = q;
-      }
-      let t = 0;
-      for (; t + 3 < len; t += 4) {
-        const q0 = list[t];
-        const q1 = list[t + 1];
-        const q2 = list[t + 2];
-        const q3 = list[t + 3];
-        row4(pdata, a, pdata, q0 * stride, q1 * stride, q2 * stride, q3 * stride, cols, out);
-        offerBoth(heaps, worstKey, worstId, x, order[q0], sign * Math.fround(out[0]));
-        offerBoth(heaps, worstKey, worstId, x, order[q1], sign * Math.fround(out[1]));
-        offerBoth(heaps, worstKey, worstId, x, order[q2], sign * Math.fround(out[2]));
-        offerBoth(heaps, worstKey, worstId, x, order[q3], sign * Math.fround(out[3]));
-      }
-      for (; t < len; t++) {
-        const q = list[t];
-        offerBoth(
-          heaps,
-          worstKey,
-          worstId,
-          x,
-          order[q],
-          sign * Math.fround(pair(pdata, a, q * stride, cols)),
-        );
+        ids[len++] = q;
+        if (len === capacity) {
+          offerPartners(space, order, heaps, qx, len);
+          len = 0;
+        }
       }
     }
+    if (len > 0) offerPartners(space, order, heaps, qx, len);
   }
 }
 
-function offerBoth(
+/** Distances of stored row qx to `space.ids[0 .. len)`, each offered to both rows. */
+function offerPartners(
+  space: VectorSpace,
+  order: Int32Array,
   heaps: RowHeaps,
-  worstKey: Float64Array,
-  worstId: Int32Array,
-  x: number,
-  y: number,
-  key: number,
+  qx: number,
+  len: number,
 ): void {
-  let w = worstKey[x];
-  if (key > w || (key === w && y < worstId[x])) heaps.insert(x, y, key);
-  w = worstKey[y];
-  if (key > w || (key === w && x < worstId[y])) heaps.insert(y, x, key);
+  space.toMany(len, qx);
+  const { ids, out } = space;
+  const { worstKey, worstId } = heaps;
+  const sign = space.metric === "l2" ? -1 : 1;
+  const x = order[qx];
+  for (let t = 0; t < len; t++) {
+    const y = order[ids[t]];
+    const key = sign * out[t];
+    let w = worstKey[x];
+    if (key > w || (key === w && y < worstId[x])) heaps.insert(x, y, key);
+    w = worstKey[y];
+    if (key > w || (key === w && x < worstId[y])) heaps.insert(y, x, key);
+  }
 }
 
 /**
@@ -382,13 +362,20 @@ function offerBoth(
  * among their own `sample` best are compared pairwise, and every pair is
  * offered to both rows (ids already held are skipped). Neighbours of
  * neighbours are likely neighbours, so this repairs rows near group
- * borders. Cost: about `n * (2 sample)^2 / 2` pairs.
+ * borders. Cost: about `n * (2 sample)^2 / 2` pairs. `position[r]` is row
+ * r's stored row in `space` (capacity >= 2 sample).
  */
-function localJoin(vectors: DenseMatrix, l2: boolean, heaps: RowHeaps, sample: number): void {
-  const { rows: n, cols, stride, data } = vectors;
+function localJoin(
+  space: VectorSpace,
+  position: Int32Array,
+  heaps: RowHeaps,
+  sample: number,
+): void {
+  const n = space.rows;
   const { k, ids, keys, counts } = heaps;
-  const pair = l2 ? l2Pair : ipPair;
-  const sign = l2 ? -1 : 1;
+  const sign = space.metric === "l2" ? -1 : 1;
+  const spaceIds = space.ids;
+  const out = space.out;
   const s = Math.min(sample, k);
   // Each row's s best current neighbours (selection by repeated max over a copy).
   const best = new Int32Array(n * s).fill(-1);
@@ -442,11 +429,14 @@ function localJoin(vectors: DenseMatrix, l2: boolean, heaps: RowHeaps, sample: n
       for (let t = 0; t < forward; t++) if (cand[t] === u) dup = true;
       if (!dup) cand[len++] = u;
     }
-    for (let x = 0; x < len; x++) {
+    // Each candidate against the later ones, in one call.
+    for (let x = 0; x + 1 < len; x++) {
       const a = cand[x];
+      for (let y = x + 1; y < len; y++) spaceIds[y - x - 1] = position[cand[y]];
+      space.toMany(len - x - 1, position[a]);
       for (let y = x + 1; y < len; y++) {
         const b = cand[y];
-        const key = sign * Math.fround(pair(data, a * stride, b * stride, cols));
+        const key = sign * out[y - x - 1];
         heaps.insertUnique(a, b, key);
         heaps.insertUnique(b, a, key);
       }

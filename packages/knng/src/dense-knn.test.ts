@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { approxKnnGraph, validateApproxKnnOptions } from "./approx-knn.js";
 import { exactKnnGraph, validateDenseMatrix } from "./dense-knn.js";
 import { buildDenseKnnGraph, graphRecall } from "./graph.js";
-import { ipBlock, ipPair, ipRow4, l2Block, l2Pair, l2Row4 } from "./kernels.js";
 import { RowHeaps } from "./row-heaps.js";
+import { createVectorSpace, type SpaceKernel } from "./space.js";
 import { clusteredUnitVectors } from "./synthetic.js";
 
 function randomMatrix(rng: Rng, rows: number, cols: number, stride: number): DenseMatrix {
@@ -41,6 +41,74 @@ function naiveGraph(m: DenseMatrix, k: number, l2: boolean): KnnResult {
   return { rows: n, k, ids, scores };
 }
 
+/**
+ * The same reference over the values a space's kernel computes (each row's
+ * distances to all rows by `toAll`): the graph builders must match it
+ * exactly, ids and scores, since they rank the scores as computed.
+ */
+function spaceGraph(m: DenseMatrix, k: number, l2: boolean, kernel: SpaceKernel): KnnResult {
+  const n = m.rows;
+  const space = createVectorSpace(m, {
+    metric: l2 ? "l2" : "ip",
+    kernel,
+    capacity: Math.max(1, n),
+  });
+  const ids = new Int32Array(n * k).fill(-1);
+  const scores = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) {
+    space.toAll(i);
+    const cands: [number, number][] = [];
+    for (let j = 0; j < n; j++) if (j !== i) cands.push([j, space.out[j]]);
+    cands.sort((a, b) => (l2 ? a[1] - b[1] : b[1] - a[1]) || a[0] - b[0]);
+    for (let t = 0; t < Math.min(k, cands.length); t++) {
+      ids[i * k + t] = cands[t][0];
+      scores[i * k + t] = cands[t][1];
+    }
+  }
+  return { rows: n, k, ids, scores };
+}
+
+/**
+ * `g` against the double-precision reference `ref` (built with k + 1
+ * columns): every score within `tol`, and the id exact at every position
+ * whose reference score is more than 2 tol away from its neighbours'
+ * (not a near-tie, where float32 sums may legitimately swap the order).
+ * Returns the fraction of positions whose id was checked.
+ */
+function expectNearReference(g: KnnResult, ref: KnnResult, tol: number): number {
+  const { k } = g;
+  let problem = "";
+  let checked = 0;
+  let total = 0;
+  for (let i = 0; i < g.rows && !problem; i++) {
+    for (let t = 0; t < k; t++) {
+      const r = i * ref.k + t;
+      if (ref.ids[r] < 0) {
+        if (g.ids[i * k + t] !== -1) problem = `row ${i} position ${t}: expected no neighbour`;
+        continue;
+      }
+      total++;
+      const score = ref.scores[r];
+      if (!(Math.abs(g.scores[i * k + t] - score) <= tol)) {
+        problem = `row ${i} position ${t}: score ${g.scores[i * k + t]} vs ${score}`;
+      }
+      const before = t > 0 ? Math.abs(score - ref.scores[r - 1]) : Number.POSITIVE_INFINITY;
+      const after =
+        t + 1 < ref.k && ref.ids[r + 1] >= 0
+          ? Math.abs(ref.scores[r + 1] - score)
+          : Number.POSITIVE_INFINITY;
+      if (before > 2 * tol && after > 2 * tol) {
+        checked++;
+        if (g.ids[i * k + t] !== ref.ids[r]) {
+          problem = `row ${i} position ${t}: id ${g.ids[i * k + t]} vs ${ref.ids[r]}`;
+        }
+      }
+    }
+  }
+  expect(problem).toBe("");
+  return total === 0 ? 1 : checked / total;
+}
+
 /** Unit vectors of real data: bibtex features through a seeded Gaussian projection to 50 dims. */
 async function bibtexEmbeddings(rows: number): Promise<DenseMatrix> {
   const path = new URL("../../../data/bibtex/train.txt", import.meta.url).pathname;
@@ -65,45 +133,6 @@ async function bibtexEmbeddings(rows: number): Promise<DenseMatrix> {
   }
   return { rows: n, cols, stride, data };
 }
-
-describe("kernels", () => {
-  it("are bit-identical to the scalar loop", () => {
-    const rng = new Rng(5);
-    for (const [cols, stride] of [
-      [1, 1],
-      [3, 4],
-      [50, 56],
-      [50, 64],
-      [17, 17],
-    ]) {
-      const m = randomMatrix(rng, 8, cols, stride);
-      const other = randomMatrix(rng, 8, cols, stride);
-      const at = (r: number) => r * stride;
-      const ref = (x: Float32Array, a: number, y: Float32Array, b: number, l2: boolean) => {
-        let s = 0;
-        for (let d = 0; d < cols; d++) s += l2 ? (x[a + d] - y[b + d]) ** 2 : x[a + d] * y[b + d];
-        return s;
-      };
-      const out = new Float64Array(4);
-      for (const l2 of [true, false]) {
-        expect((l2 ? l2Pair : ipPair)(m.data, at(1), at(6), cols)).toBe(
-          ref(m.data, at(1), m.data, at(6), l2),
-        );
-        (l2 ? l2Block : ipBlock)(m.data, at(0), at(3), other.data, at(2), at(7), cols, out);
-        expect([...out]).toEqual([
-          ref(m.data, at(0), other.data, at(2), l2),
-          ref(m.data, at(0), other.data, at(7), l2),
-          ref(m.data, at(3), other.data, at(2), l2),
-          ref(m.data, at(3), other.data, at(7), l2),
-        ]);
-        (l2 ? l2Row4 : ipRow4)(m.data, at(4), other.data, at(0), at(1), at(5), at(7), cols, out);
-        expect([...out]).toEqual(
-          [0, 1, 5, 7].map((b) => ref(m.data, at(4), other.data, at(b), l2)),
-        );
-      }
-    }
-  });
-});
 
 describe("RowHeaps", () => {
   it("keeps the k best per row, ties to the lower id (property)", () => {
@@ -138,19 +167,21 @@ describe("RowHeaps", () => {
 });
 
 describe("exactKnnGraph", () => {
-  it("matches the naive reference exactly (ids and scores), both metrics, any shape", () => {
+  const shapes = [
+    [0, 3, 4, 2],
+    [1, 3, 4, 2],
+    [2, 5, 8, 3],
+    [9, 7, 8, 20],
+    [260, 13, 16, 10],
+    [601, 50, 56, 50],
+  ];
+
+  it("JavaScript kernel: the naive double-precision reference exactly (ids and scores)", () => {
     const rng = new Rng(11);
-    for (const [n, cols, stride, k] of [
-      [0, 3, 4, 2],
-      [1, 3, 4, 2],
-      [2, 5, 8, 3],
-      [9, 7, 8, 20],
-      [260, 13, 16, 10],
-      [601, 50, 56, 50],
-    ]) {
+    for (const [n, cols, stride, k] of shapes) {
       const m = randomMatrix(rng, n, cols, stride);
       for (const metric of ["l2", "ip"] as const) {
-        const g = exactKnnGraph(m, { k, metric });
+        const g = exactKnnGraph(m, { k, metric, kernel: "js" });
         const ref = naiveGraph(m, k, metric === "l2");
         expect(g.rows).toBe(n);
         expect(g.k).toBe(k);
@@ -160,19 +191,44 @@ describe("exactKnnGraph", () => {
     }
   });
 
-  it("breaks ties by the lower id (duplicated rows)", () => {
+  it("WebAssembly kernel: its own scores ranked exactly, and the double reference within float32 rounding", () => {
+    const rng = new Rng(11);
+    for (const [n, cols, stride, k] of shapes) {
+      const m = randomMatrix(rng, n, cols, stride);
+      for (const metric of ["l2", "ip"] as const) {
+        const l2 = metric === "l2";
+        const g = exactKnnGraph(m, { k, metric });
+        expect(g.rows).toBe(n);
+        expect(g.k).toBe(k);
+        const own = spaceGraph(m, k, l2, "wasm");
+        expect(g.ids).toEqual(own.ids);
+        expect(g.scores).toEqual(own.scores);
+        // |terms| <= 4 (l2) or 1 (ip) per dimension.
+        const tol = 4 * cols * 2 ** -24 * (l2 ? 4 : 1);
+        const checked = expectNearReference(g, naiveGraph(m, k + 1, l2), tol);
+        if (n > 100) expect(checked).toBeGreaterThan(0.99);
+      }
+    }
+  });
+
+  it("breaks ties by the lower id (duplicated rows), both kernels", () => {
     const rng = new Rng(2);
     const base = randomMatrix(rng, 40, 6, 8);
     // Rows 40..119 repeat rows 0..39 twice: many exactly equal distances.
     const data = new Float32Array(120 * 8);
     for (let c = 0; c < 3; c++) data.set(base.data, c * 40 * 8);
     const m = { rows: 120, cols: 6, stride: 8, data };
-    for (const metric of ["l2", "ip"] as const) {
-      const g = exactKnnGraph(m, { k: 7, metric });
-      const ref = naiveGraph(m, 7, metric === "l2");
-      expect(g.ids).toEqual(ref.ids);
-      // Row 0's nearest (l2) are its two copies at distance 0, lower first.
-      if (metric === "l2") expect([...g.ids.subarray(0, 2)]).toEqual([40, 80]);
+    for (const kernel of ["wasm", "js"] as const) {
+      for (const metric of ["l2", "ip"] as const) {
+        const g = exactKnnGraph(m, { k: 7, metric, kernel });
+        const ref = spaceGraph(m, 7, metric === "l2", kernel);
+        expect(g.ids).toEqual(ref.ids);
+        // Row 0's nearest (l2) are its two copies at distance 0, lower first.
+        if (metric === "l2") {
+          expect([...g.ids.subarray(0, 2)]).toEqual([40, 80]);
+          expect([...g.scores.subarray(0, 2)]).toEqual([0, 0]);
+        }
+      }
     }
   });
 
@@ -181,6 +237,9 @@ describe("exactKnnGraph", () => {
     expect(() => exactKnnGraph(m, { k: 0 })).toThrowError(/k must be a positive integer, but is 0/);
     expect(() => exactKnnGraph(m, { k: 2, metric: "cos" as "l2" })).toThrowError(
       /metric must be "l2" or "ip", but is "cos"/,
+    );
+    expect(() => exactKnnGraph(m, { k: 2, kernel: "simd" as "js" })).toThrowError(
+      /kernel must be "auto", "wasm" or "js", but is "simd"/,
     );
     expect(() => exactKnnGraph({ ...m, stride: 2 }, { k: 2 })).toThrowError(
       /vectors.stride must be >= cols = 3, but is 2/,
@@ -233,7 +292,14 @@ describe("approxKnnGraph", () => {
     expect(graphRecall(approx, exact)).toBeGreaterThan(0.94);
     // The exact graph of real data against the scalar reference on a slice.
     const slice = { ...m, rows: 700 };
-    expect(exactKnnGraph(slice, { k: 10 }).ids).toEqual(naiveGraph(slice, 10, true).ids);
+    const checked = expectNearReference(
+      exactKnnGraph(slice, { k: 10 }),
+      naiveGraph(slice, 11, true),
+      4 * 50 * 2 ** -24 * 4,
+    );
+    // Real distances crowd more than random ones: measured 0.989 of the
+    // positions are clear of near-ties at this (worst-case) tolerance.
+    expect(checked).toBeGreaterThan(0.98);
   });
 
   it("falls back to the exact graph for small inputs, through buildDenseKnnGraph too", () => {
@@ -246,6 +312,10 @@ describe("approxKnnGraph", () => {
     const forced = approxKnnGraph(m, { k: 12, exactBelow: 0, groupSize: 10, probes: 6 });
     expectValidGraph(forced, m, true);
     expect(graphRecall(forced, exact)).toBeGreaterThan(0.9);
+    // The same through the JavaScript kernel.
+    const js = approxKnnGraph(m, { k: 12, exactBelow: 0, groupSize: 10, probes: 6, kernel: "js" });
+    expectValidGraph(js, m, true, "js");
+    expect(graphRecall(js, exact)).toBeGreaterThan(0.9);
     expect(() => buildDenseKnnGraph(m, { k: 2, method: "fast" as "auto" })).toThrowError(
       /method must be "exact", "approx" or "auto", but is "fast"/,
     );
@@ -280,12 +350,14 @@ describe("graphRecall", () => {
 
 /**
  * Output conventions: per row distinct ids, no self, best first (ties to the
- * lower id), scores equal to the metric recomputed by the scalar loop.
+ * lower id), scores equal to the metric recomputed by the same kernel
+ * (WebAssembly: a pair has one value in every method of a space).
  * Returns the first violation (checked by hand: a million `expect`s are slow).
  */
-function expectValidGraph(g: KnnResult, m: DenseMatrix, l2: boolean) {
+function expectValidGraph(g: KnnResult, m: DenseMatrix, l2: boolean, kernel: SpaceKernel = "wasm") {
   const { k } = g;
   let problem = "";
+  const space = createVectorSpace(m, { metric: l2 ? "l2" : "ip", capacity: 1, kernel });
   const seen = new Int32Array(g.rows).fill(-1);
   for (let i = 0; i < g.rows && !problem; i++) {
     for (let t = 0; t < k; t++) {
@@ -293,7 +365,9 @@ function expectValidGraph(g: KnnResult, m: DenseMatrix, l2: boolean) {
       if (id < 0) continue;
       if (id === i || seen[id] === i) problem = `row ${i}: self or repeated id ${id}`;
       seen[id] = i;
-      const s = Math.fround((l2 ? l2Pair : ipPair)(m.data, i * m.stride, id * m.stride, m.cols));
+      space.ids[0] = id;
+      space.toMany(1, i);
+      const s = space.out[0];
       if (g.scores[i * k + t] !== s) problem = `row ${i}: score ${g.scores[i * k + t]} != ${s}`;
       if (t > 0) {
         const prev = g.scores[i * k + t - 1];

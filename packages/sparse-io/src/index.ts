@@ -10,4 +10,5 @@ export * from "./random.js";
 export * from "./result-file.js";
 export * from "./top-k.js";
 export * from "./types.js";
+export * from "./wasm.js";
 export * from "./writer.js";
