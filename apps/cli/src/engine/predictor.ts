@@ -157,7 +157,14 @@ export class Predictor {
       let count = 0;
       if (part) {
         part.embedding.embedInto(this.query, 0, rowIndices, rowValues, true);
-        count = part.search.searchInto(this.query, k, this.neighbourIds, this.neighbourScores, 0, search);
+        count = part.search.searchInto(
+          this.query,
+          k,
+          this.neighbourIds,
+          this.neighbourScores,
+          0,
+          search,
+        );
         for (let j = 0; j < count; j++) found[at + j] = part.rows[this.neighbourIds[j]];
       }
       found.fill(-1, at + count, at + k);
