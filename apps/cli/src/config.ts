@@ -192,10 +192,10 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
   anchor_step: {
     use: "train",
     kind: "int",
-    default: 0,
+    default: 1,
     min: 0,
     max: 1,
-    help: "embedding update of a row's own side: 0 = one AdaGrad step per sample (the original), 1 = one merged step over all samples (about 1.7x faster training)",
+    help: "embedding update of a row's own side: 1 = one merged AdaGrad step over all its samples (1.3-1.6x faster training, same accuracy on bibtex, delicious, phyletic_profiles), 0 = one step per sample (the original's update)",
   },
   train_file: {
     use: "train",

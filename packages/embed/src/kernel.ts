@@ -248,7 +248,8 @@ export function createJsKernel(layout: KernelLayout): TrainingKernel {
   };
 }
 
-interface KernelExports {
+/** The module's exports: the kernel's operations plus memory and the layout's addresses. */
+interface KernelExports extends Omit<TrainingKernel, "name" | "buffer"> {
   readonly memory: WasmMemory;
   init(
     sb: number,
@@ -260,13 +261,6 @@ interface KernelExports {
     norms: number,
     v: number,
   ): void;
-  accumulate(out: number, e0: number, e1: number): void;
-  dot(a: number, b: number): number;
-  direction(h1: number, h2: number, c0: number, beta: number, accumulate: number): void;
-  step(e0: number, e1: number, eta: number): void;
-  forward(anchor: number, n: number): void;
-  update(anchor: number, n: number, eta: number): void;
-  updateMerged(anchor: number, n: number, eta: number): void;
 }
 
 /**

@@ -205,12 +205,7 @@ export function evaluate(
         rowDcg[i] = dcg[i];
       }
     }
-    const last = to - from - 1;
-    let sum = 0;
-    for (let i = 0; i < maxK; i++) {
-      sum += rowDcg[i];
-      ndcgSums[i] += sum / idcg[Math.min(i, last)];
-    }
+    addNormalisedDcg(rowDcg, idcg, to - from - 1, ndcgSums);
   }
 
   const precision = new Float64Array(maxK);
@@ -278,11 +273,7 @@ export function evaluatePropensityScored(
         rowDcg[i] = w * dcg[i];
       }
     }
-    let sum = 0;
-    for (let i = 0; i < maxK; i++) {
-      sum += rowDcg[i];
-      dcgSums[i] += sum / idcg[Math.min(i, last)];
-    }
+    addNormalisedDcg(rowDcg, idcg, last, dcgSums);
 
     // The row's maxK largest true-label weights, descending (equal weights
     // are interchangeable, so the order among them does not matter).
@@ -303,11 +294,7 @@ export function evaluatePropensityScored(
       idealWeights[i] += ideal[i];
       rowDcg[i] = ideal[i] * dcg[i];
     }
-    sum = 0;
-    for (let i = 0; i < maxK; i++) {
-      sum += rowDcg[i];
-      idealDcgSums[i] += sum / idcg[Math.min(i, last)];
-    }
+    addNormalisedDcg(rowDcg, idcg, last, idealDcgSums);
   }
 
   const psp = new Float64Array(maxK);
@@ -321,4 +308,22 @@ export function evaluatePropensityScored(
     psndcg[i] = dcgSums[i] / idealDcgSums[i];
   }
   return { samples: rows, k: maxK, psp, psndcg };
+}
+
+/**
+ * Adds a row's DCG@1..maxK (prefix sums of `rowDcg`) divided by its ideal
+ * DCG to `sums`; a row with `last + 1` true labels has the ideal DCG
+ * `idcg[min(i, last)]` at rank i.
+ */
+function addNormalisedDcg(
+  rowDcg: Float64Array,
+  idcg: Float64Array,
+  last: number,
+  sums: Float64Array,
+): void {
+  let sum = 0;
+  for (let i = 0; i < sums.length; i++) {
+    sum += rowDcg[i];
+    sums[i] += sum / idcg[Math.min(i, last)];
+  }
 }

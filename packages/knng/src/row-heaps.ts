@@ -1,4 +1,4 @@
-import type { KnnResult } from "@annexml/sparse-io";
+import { type KnnResult, siftDownFromRoot } from "@annexml/sparse-io";
 
 /**
  * One bounded heap of the k best `(id, key)` pairs per row, all in flat
@@ -68,7 +68,7 @@ export class RowHeaps {
       }
       return;
     }
-    siftDown(ids, keys, base, n, id, key);
+    siftDownFromRoot(ids, keys, base, n, id, key);
     this.worstKey[r] = keys[base];
     this.worstId[r] = ids[base];
   }
@@ -108,7 +108,7 @@ export class RowHeaps {
       for (let n = counts[r]; n > 0; n--) {
         outIds[base + n - 1] = ids[base];
         scores[base + n - 1] = sign * keys[base];
-        if (n > 1) siftDown(ids, keys, base, n - 1, ids[base + n - 1], keys[base + n - 1]);
+        if (n > 1) siftDownFromRoot(ids, keys, base, n - 1, ids[base + n - 1], keys[base + n - 1]);
       }
       counts[r] = 0;
       this.worstKey[r] = Number.NEGATIVE_INFINITY;
@@ -116,37 +116,4 @@ export class RowHeaps {
     }
     return { rows, k, ids: outIds, scores };
   }
-}
-
-/**
- * Puts `(id, key)` at the root of the heap `[base, base + n)` and sifts it
- * down to its place (the worst pair stays at the root).
- */
-function siftDown(
-  ids: Int32Array,
-  keys: Float64Array,
-  base: number,
-  n: number,
-  id: number,
-  key: number,
-): void {
-  let i = 0;
-  for (;;) {
-    const left = 2 * i + 1;
-    if (left >= n) break;
-    let worst = left;
-    const right = left + 1;
-    if (right < n) {
-      const lk = keys[base + left];
-      const rk = keys[base + right];
-      if (rk < lk || (rk === lk && ids[base + right] > ids[base + left])) worst = right;
-    }
-    const wk = keys[base + worst];
-    if (key < wk || (key === wk && id > ids[base + worst])) break;
-    ids[base + i] = ids[base + worst];
-    keys[base + i] = wk;
-    i = worst;
-  }
-  ids[base + i] = id;
-  keys[base + i] = key;
 }

@@ -346,6 +346,30 @@ function nextEpochOf(space: { epoch: number; visited: Int32Array; rows: number }
 const NO_GRAPH = new Int32Array(0);
 
 /** The f32x4 WebAssembly space; memory layout: see {@link Layout}. */
+/** The argument checks both kernels share (the WASM one must never read out of bounds). */
+function checkRange(space: { capacity: number; rows: number }, start: number, count: number): void {
+  if (!(count <= space.capacity && start >= 0 && start + count <= space.rows)) {
+    throw new RangeError(
+      `rows ${start} .. ${start + count - 1} must be stored rows within capacity`,
+    );
+  }
+}
+
+function checkTile(
+  space: { capacity: number; rows: number },
+  i0: number,
+  ni: number,
+  j0: number,
+  nj: number,
+): void {
+  const inside = i0 >= 0 && j0 >= 0 && i0 + ni <= space.rows && j0 + nj <= space.rows;
+  if (!(ni * nj <= space.capacity && inside)) {
+    throw new RangeError(
+      `tile ${i0} + ${ni} x ${j0} + ${nj} must hold stored rows within capacity`,
+    );
+  }
+}
+
 class WasmVectorSpace implements VectorSpace {
   readonly kernel = "wasm" as const;
   readonly metric: DenseMetric;
@@ -442,11 +466,7 @@ class WasmVectorSpace implements VectorSpace {
   }
 
   toRange(start: number, count: number, from = -1): void {
-    if (!(count <= this.capacity && start >= 0 && start + count <= this.rows)) {
-      throw new RangeError(
-        `rows ${start} .. ${start + count - 1} must be stored rows within capacity`,
-      );
-    }
+    checkRange(this, start, count);
     this.ex.range(from < 0 ? 0 : this.base + from * this.rb, start, count, this.outAddr);
   }
 
@@ -455,19 +475,7 @@ class WasmVectorSpace implements VectorSpace {
   }
 
   tile(i0: number, ni: number, j0: number, nj: number): void {
-    if (
-      !(
-        ni * nj <= this.capacity &&
-        i0 >= 0 &&
-        j0 >= 0 &&
-        i0 + ni <= this.rows &&
-        j0 + nj <= this.rows
-      )
-    ) {
-      throw new RangeError(
-        `tile ${i0} + ${ni} x ${j0} + ${nj} must hold stored rows within capacity`,
-      );
-    }
+    checkTile(this, i0, ni, j0, nj);
     this.ex.tile(i0, ni, j0, nj);
   }
 
@@ -577,11 +585,7 @@ class JsVectorSpace implements VectorSpace {
   }
 
   toRange(start: number, count: number, from = -1): void {
-    if (!(count <= this.capacity && start >= 0 && start + count <= this.rows)) {
-      throw new RangeError(
-        `rows ${start} .. ${start + count - 1} must be stored rows within capacity`,
-      );
-    }
+    checkRange(this, start, count);
     const x = from < 0 ? this.query : this.data;
     this.range(x, from < 0 ? 0 : from * this.stride, start, count, 0);
   }
@@ -591,19 +595,7 @@ class JsVectorSpace implements VectorSpace {
   }
 
   tile(i0: number, ni: number, j0: number, nj: number): void {
-    if (
-      !(
-        ni * nj <= this.capacity &&
-        i0 >= 0 &&
-        j0 >= 0 &&
-        i0 + ni <= this.rows &&
-        j0 + nj <= this.rows
-      )
-    ) {
-      throw new RangeError(
-        `tile ${i0} + ${ni} x ${j0} + ${nj} must hold stored rows within capacity`,
-      );
-    }
+    checkTile(this, i0, ni, j0, nj);
     // Two rows against two rows at a time: the 2 x 2 pairs share their loads.
     const { data, stride, cols, out } = this;
     const block = this.ip ? ipBlock : l2Block;

@@ -1,4 +1,4 @@
-import { type CsrMatrix, type LabelMatrix, Rng } from "@annexml/sparse-io";
+import type { CsrMatrix, LabelMatrix } from "@annexml/sparse-io";
 import { CentreIndex } from "./centres.js";
 import {
   accumulateInvertedScores,
@@ -6,7 +6,7 @@ import {
   singlePartitionModel,
   trustedModel,
 } from "./model.js";
-import { resolvePartitionCount, validateFitInput, validatePartitionOptions } from "./options.js";
+import { prepareFit } from "./options.js";
 import { argmaxRandomTies } from "./ties.js";
 import type { Partitioner, PartitionModel, PartitionOptions } from "./types.js";
 
@@ -33,16 +33,10 @@ export function fitKmeans(
   labels: LabelMatrix,
   options: PartitionOptions = {},
 ): PartitionModel {
-  const o = validatePartitionOptions(options);
-  validateFitInput(features, labels, false);
+  const start = prepareFit(features, labels, options, false);
+  if (start === null) return singlePartitionModel(features.cols);
+  const { options: o, k, rng, order } = start;
   const n = features.rows;
-  const k = resolvePartitionCount(n, o);
-  if (k === 1) return singlePartitionModel(features.cols);
-
-  const rng = new Rng(o.seed);
-  const order = new Int32Array(n);
-  for (let r = 0; r < n; r++) order[r] = r;
-  rng.shuffle(order);
 
   const centres = new CentreIndex(k, features);
   const assignment = new Int32Array(n).fill(-1);

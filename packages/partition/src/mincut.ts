@@ -1,13 +1,8 @@
 import { labelKnnGraph } from "@annexml/knng";
-import { type CsrMatrix, type KnnResult, type LabelMatrix, Rng } from "@annexml/sparse-io";
+import type { CsrMatrix, KnnResult, LabelMatrix, Rng } from "@annexml/sparse-io";
 import { DenseFtrlState, type FtrlState, SparseFtrlState, sigmoid } from "./ftrl-state.js";
 import { singlePartitionModel, trustedModel } from "./model.js";
-import {
-  type ResolvedPartitionOptions,
-  resolvePartitionCount,
-  validateFitInput,
-  validatePartitionOptions,
-} from "./options.js";
+import { prepareFit, type ResolvedPartitionOptions } from "./options.js";
 import { argmaxRandomTies } from "./ties.js";
 import type { Partitioner, PartitionModel, PartitionOptions } from "./types.js";
 
@@ -50,17 +45,9 @@ export function fitMincut(
   labels: LabelMatrix,
   options: PartitionOptions = {},
 ): PartitionModel {
-  const o = validatePartitionOptions(options);
-  validateFitInput(features, labels, true);
-  const n = features.rows;
-  const k = resolvePartitionCount(n, o);
-  if (k === 1) return singlePartitionModel(features.cols);
-
-  const rng = new Rng(o.seed);
-  const order = new Int32Array(n);
-  for (let r = 0; r < n; r++) order[r] = r;
-  rng.shuffle(order);
-
+  const start = prepareFit(features, labels, options, true);
+  if (start === null) return singlePartitionModel(features.cols);
+  const { options: o, k, rng, order } = start;
   const { indptr, indices, values } = features;
   const state = createFtrlState(k, features.cols, o);
   for (let c = 0; c < k; c++) {

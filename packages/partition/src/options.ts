@@ -1,4 +1,4 @@
-import { type CsrMatrix, type LabelMatrix, validateCsr } from "@annexml/sparse-io";
+import { type CsrMatrix, type LabelMatrix, Rng, validateCsr } from "@annexml/sparse-io";
 import type { EpochInfo, PartitionOptions } from "./types.js";
 
 /** {@link PartitionOptions} with every default filled in (`k` stays optional: it is derived from N). */
@@ -136,4 +136,35 @@ export function validateFitInput(
       `labels must have at least one label, but all ${labels.rows} rows are empty`,
     );
   }
+}
+
+/** What both partitioners start from; see {@link prepareFit}. */
+export interface FitStart {
+  options: ResolvedPartitionOptions;
+  k: number;
+  rng: Rng;
+  /** The rows shuffled with `seed`: partition c is seeded from row `order[c]`. */
+  order: Int32Array;
+}
+
+/**
+ * The shared prologue of `fit`: validates options and input, resolves K and,
+ * when K > 1, shuffles the rows with `seed` (null when K = 1: one partition
+ * needs no training).
+ */
+export function prepareFit(
+  features: CsrMatrix,
+  labels: LabelMatrix,
+  options: PartitionOptions,
+  needLabels: boolean,
+): FitStart | null {
+  const o = validatePartitionOptions(options);
+  validateFitInput(features, labels, needLabels);
+  const k = resolvePartitionCount(features.rows, o);
+  if (k === 1) return null;
+  const rng = new Rng(o.seed);
+  const order = new Int32Array(features.rows);
+  for (let r = 0; r < order.length; r++) order[r] = r;
+  rng.shuffle(order);
+  return { options: o, k, rng, order };
 }

@@ -2,9 +2,12 @@
  * Byte-level helpers shared by the text parsers (datasets, result files):
  * lines arrive as byte ranges, numbers are read without making strings.
  */
+import { AnnexmlError, type AnnexmlErrorCode } from "./errors.js";
 import { grow } from "./growable.js";
 
 export const LF = 10;
+const SPACE = 32;
+const TAB = 9;
 const ZERO = 48;
 const NINE = 57;
 const PLUS = 43;
@@ -156,4 +159,32 @@ export abstract class ChunkedLineParser {
     this.carry[needed] = LF;
     this.carryLength = needed;
   }
+}
+
+/** End of the blank-separated field that starts at `from`. */
+export function fieldEnd(buf: Uint8Array, from: number, end: number): number {
+  let p = from;
+  while (p < end && buf[p] !== SPACE && buf[p] !== TAB) p++;
+  return p;
+}
+
+/**
+ * The error for the bytes `buf[from, to)` of line `line` of `file`, whose
+ * first byte is at `lineStart` (the column counts from there).
+ */
+export function errorAt(
+  code: AnnexmlErrorCode,
+  reason: string,
+  where: { file: string; line: number },
+  buf: Uint8Array,
+  lineStart: number,
+  from: number,
+  to: number,
+): AnnexmlError {
+  return new AnnexmlError(code, reason, {
+    file: where.file,
+    line: where.line,
+    column: from - lineStart + 1,
+    text: decoder.decode(buf.subarray(from, to)),
+  });
 }

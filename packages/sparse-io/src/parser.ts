@@ -1,4 +1,12 @@
-import { ChunkedLineParser, decimalEnd, LF, parseDecimal, sortUniqueRange } from "./bytes.js";
+import {
+  ChunkedLineParser,
+  decimalEnd,
+  errorAt,
+  fieldEnd,
+  LF,
+  parseDecimal,
+  sortUniqueRange,
+} from "./bytes.js";
 import { AnnexmlError, type AnnexmlErrorCode } from "./errors.js";
 import { copyExact, finalize, grow, MAX_INT32 } from "./growable.js";
 import type { Dataset, DatasetHeader, ParseWarnings } from "./types.js";
@@ -466,12 +474,8 @@ export class DatasetParser extends ChunkedLineParser {
     from: number,
     to: number,
   ): never {
-    throw new AnnexmlError(code, reason, {
-      file: this.source,
-      line: this.line,
-      column: from - lineStart + 1,
-      text: decoder.decode(buf.subarray(from, to)),
-    });
+    const where = { file: this.source, line: this.line };
+    throw errorAt(code, reason, where, buf, lineStart, from, to);
   }
 
   private labelError(buf: Uint8Array, lineStart: number, tokenStart: number, end: number): never {
@@ -548,13 +552,6 @@ export class DatasetParser extends ChunkedLineParser {
       text: second ? second[2] : String(id),
     });
   }
-}
-
-/** End of the blank-separated field that starts at `from`. */
-function fieldEnd(buf: Uint8Array, from: number, end: number): number {
-  let p = from;
-  while (p < end && buf[p] !== SPACE && buf[p] !== TAB) p++;
-  return p;
 }
 
 /** Parses a whole in-memory file (bytes or text). Browser-safe. */

@@ -1,4 +1,12 @@
-import { ChunkedLineParser, decimalEnd, LF, parseDecimal, sortUniqueRange } from "./bytes.js";
+import {
+  ChunkedLineParser,
+  decimalEnd,
+  errorAt,
+  fieldEnd,
+  LF,
+  parseDecimal,
+  sortUniqueRange,
+} from "./bytes.js";
 import { AnnexmlError } from "./errors.js";
 import { finalize, grow, MAX_INT32 } from "./growable.js";
 import type { KnnResult, LabelMatrix } from "./types.js";
@@ -380,12 +388,8 @@ export class ResultFileParser extends ChunkedLineParser {
     from: number,
     to: number,
   ): never {
-    throw new AnnexmlError("BAD_RESULT_LINE", reason, {
-      file: this.source,
-      line: this.line,
-      column: from - lineStart + 1,
-      text: decoder.decode(buf.subarray(from, to)),
-    });
+    const where = { file: this.source, line: this.line };
+    throw errorAt("BAD_RESULT_LINE", reason, where, buf, lineStart, from, to);
   }
 
   private truthError(buf: Uint8Array, lineStart: number, tokenStart: number, end: number): never {
@@ -433,13 +437,6 @@ export class ResultFileParser extends ChunkedLineParser {
           : "score is not a number";
     this.fail(reason, buf, lineStart, tokenStart, stop);
   }
-}
-
-/** End of the blank-separated field that starts at `from`. */
-function fieldEnd(buf: Uint8Array, from: number, end: number): number {
-  let p = from;
-  while (p < end && buf[p] !== SPACE && buf[p] !== TAB) p++;
-  return p;
 }
 
 /** End of the prediction pair that starts at `from` (at a comma or blank). */

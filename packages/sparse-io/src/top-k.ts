@@ -62,7 +62,7 @@ export class TopK {
     if (this.k === 0) return;
     const rootScore = scores[0];
     if (!(score > rootScore || (score === rootScore && id < ids[0]))) return;
-    this.siftDownFromRoot(id, score, this.count);
+    siftDownFromRoot(this.heapIds, this.heapScores, 0, this.count, id, score);
   }
 
   /**
@@ -82,32 +82,42 @@ export class TopK {
 
   private popRoot(): void {
     const n = --this.count;
-    if (n > 0) this.siftDownFromRoot(this.heapIds[n], this.heapScores[n], n);
+    if (n > 0)
+      siftDownFromRoot(this.heapIds, this.heapScores, 0, n, this.heapIds[n], this.heapScores[n]);
   }
+}
 
-  /** Puts `(id, score)` at the root of the first `n` heap slots and sifts it down to its place. */
-  private siftDownFromRoot(id: number, score: number, n: number): void {
-    const ids = this.heapIds;
-    const scores = this.heapScores;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= n) break;
-      let worst = left;
-      const right = left + 1;
-      if (
-        right < n &&
-        (scores[right] < scores[left] || (scores[right] === scores[left] && ids[right] > ids[left]))
-      ) {
-        worst = right;
-      }
-      const ws = scores[worst];
-      if (score < ws || (score === ws && id > ids[worst])) break;
-      ids[i] = ids[worst];
-      scores[i] = ws;
-      i = worst;
+/**
+ * Puts `(id, key)` at the root of the heap `[base, base + n)` of `ids` /
+ * `keys` and sifts it down to its place. The heap keeps its worst pair at
+ * the root: the lowest key, and among equal keys the largest id (so the
+ * kept top-k prefers smaller ids on ties).
+ */
+export function siftDownFromRoot(
+  ids: Int32Array,
+  keys: Float64Array,
+  base: number,
+  n: number,
+  id: number,
+  key: number,
+): void {
+  let i = 0;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= n) break;
+    let worst = left;
+    const right = left + 1;
+    if (right < n) {
+      const lk = keys[base + left];
+      const rk = keys[base + right];
+      if (rk < lk || (rk === lk && ids[base + right] > ids[base + left])) worst = right;
     }
-    ids[i] = id;
-    scores[i] = score;
+    const wk = keys[base + worst];
+    if (key < wk || (key === wk && id > ids[base + worst])) break;
+    ids[base + i] = ids[base + worst];
+    keys[base + i] = wk;
+    i = worst;
   }
+  ids[base + i] = id;
+  keys[base + i] = key;
 }
