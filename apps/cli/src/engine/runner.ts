@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { IndexArrays } from "@annexml/ann-search";
+import type { EmbeddingArrays } from "@annexml/embed";
 import type { CsrMatrix, DenseMatrix, KnnResult } from "@annexml/sparse-io";
 import { Piscina } from "piscina";
 import type { AnnexmlModel, ModelPredictOptions } from "../model/model.js";
@@ -9,7 +10,6 @@ import {
   type IndexTaskOptions,
   indexTask,
   type PartitionResult,
-  type PartResult,
   partitionTask,
   partTask,
   type TrainingData,
@@ -17,10 +17,10 @@ import {
 } from "./tasks.js";
 
 /** Runs training tasks, in process or on worker threads; results do not depend on which. */
-export interface TrainRunner {
+export interface TrainRunner extends IndexRunner {
   partition(learner: number): Promise<PartitionResult>;
-  part(learner: number, part: number, rows: Int32Array): Promise<PartResult>;
-  close(): Promise<void>;
+  /** The embedding of one partition; its search graph is built by `index`. */
+  part(learner: number, part: number, rows: Int32Array): Promise<EmbeddingArrays>;
 }
 
 /** Builds search indexes, in process or on worker threads. */
@@ -96,6 +96,7 @@ export function createTrainRunner(
     return {
       partition: async (learner) => partitionTask(data, settings, learner),
       part: async (learner, part, rows) => partTask(data, settings, learner, part, rows),
+      index: async (vectors, options) => indexTask(vectors, options),
       close: async () => {},
     };
   }
@@ -104,6 +105,9 @@ export function createTrainRunner(
   return {
     partition: (learner) => workers.run({ learner }, { name: "partition" }),
     part: (learner, part, rows) => workers.run({ learner, part, rows }, { name: "part" }),
+    // Graph builds are separate, short tasks: they fill the threads that
+    // would otherwise idle while the last embeddings finish.
+    index: (vectors, options) => workers.run({ vectors, options }, { name: "index" }),
     close: () => workers.destroy(),
   };
 }

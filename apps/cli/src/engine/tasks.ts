@@ -87,20 +87,14 @@ export function partitionTask(
   };
 }
 
-/** What a (learner, partition) task returns: the embedding and its search graph. */
-export interface PartResult {
-  embedding: EmbeddingArrays;
-  index: IndexArrays;
-}
-
-/** Learns the embedding of one partition's rows and builds its search index over their embeddings. */
+/** Learns the embedding of one partition's rows (its search graph is a separate {@link indexTask}). */
 export function partTask(
   data: TrainingData,
   s: TrainSettings,
   learner: number,
   part: number,
   rows: Int32Array,
-): PartResult {
+): EmbeddingArrays {
   const positives = rows.length === data.features.rows ? data.allRowsPositives : undefined;
   const model = trainEmbedding(
     { features: data.features, labels: data.labels, rows, positives },
@@ -116,12 +110,20 @@ export function partTask(
       anchorStep: s.anchor_step === 1 ? "merged" : "per-sample",
     },
   );
-  const index = indexTask(model.embeddings, {
+  return copyArrays(model.toArrays());
+}
+
+/** The search-graph build of a partition's embedding, as {@link indexTask} takes it. */
+export function partIndexOptions(
+  s: TrainSettings,
+  learner: number,
+  part: number,
+): IndexTaskOptions {
+  return {
     leafSize: s.num_nn,
     numEdges: s.num_edge,
     seed: taskSeeds.searchIndex(s, learner, part),
-  });
-  return { embedding: copyArrays(model.toArrays()), index };
+  };
 }
 
 /**

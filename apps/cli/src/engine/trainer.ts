@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { buildIndex } from "@annexml/ann-search";
+import { embeddingModelFromArrays } from "@annexml/embed";
 import { labelKnnGraph } from "@annexml/knng";
 import { AnnexmlError, type Dataset, normalizeRows, readDataset } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
@@ -11,8 +12,13 @@ import {
 } from "../model/model.js";
 import { Reporter } from "../progress.js";
 import type { LearnerArrays, PartArrays } from "./predictor.js";
-import { createTrainRunner } from "./runner.js";
-import type { PartitionResult, TrainingData, TrainSettings } from "./tasks.js";
+import { createTrainRunner, type TrainRunner } from "./runner.js";
+import {
+  type PartitionResult,
+  partIndexOptions,
+  type TrainingData,
+  type TrainSettings,
+} from "./tasks.js";
 
 /** Seconds of each phase of a training run. */
 export interface TrainTimings {
@@ -120,7 +126,8 @@ export async function trainModel(
     const embedPhase = reporter.phase("embedding", tasks.length, "partitions");
     await Promise.all(
       tasks.map(async ({ l, k, rows }) => {
-        const result = rows.length === 0 ? emptyPart(settings) : await runner.part(l, k, rows);
+        const result =
+          rows.length === 0 ? emptyPart(settings) : await trainPart(runner, settings, l, k, rows);
         parts[l][k] = { rows, embedding: result.embedding, index: result.index };
         embedPhase.tick();
       }),
@@ -163,6 +170,20 @@ export async function trainModel(
   } finally {
     await runner.close();
   }
+}
+
+/** One partition: its embedding, then the search graph over the embedded rows. */
+async function trainPart(
+  runner: TrainRunner,
+  settings: TrainSettings,
+  learner: number,
+  part: number,
+  rows: Int32Array,
+): Promise<Pick<PartArrays, "embedding" | "index">> {
+  const embedding = await runner.part(learner, part, rows);
+  const vectors = embeddingModelFromArrays(embedding).embeddings;
+  const index = await runner.index(vectors, partIndexOptions(settings, learner, part));
+  return { embedding, index };
 }
 
 /** A copy of `array` on shared memory, for worker threads to read without copies. */
