@@ -345,8 +345,13 @@ function nextEpochOf(space: { epoch: number; visited: Int32Array; rows: number }
 
 const NO_GRAPH = new Int32Array(0);
 
-/** The f32x4 WebAssembly space; memory layout: see {@link Layout}. */
 /** The argument checks both kernels share (the WASM one must never read out of bounds). */
+function checkCount(space: { capacity: number }, count: number): void {
+  if (!(count <= space.capacity)) {
+    throw new RangeError(`count must be <= capacity, but is ${count}`);
+  }
+}
+
 function checkRange(space: { capacity: number; rows: number }, start: number, count: number): void {
   if (!(count <= space.capacity && start >= 0 && start + count <= space.rows)) {
     throw new RangeError(
@@ -370,6 +375,7 @@ function checkTile(
   }
 }
 
+/** The f32x4 WebAssembly space; memory layout: see {@link Layout}. */
 class WasmVectorSpace implements VectorSpace {
   readonly kernel = "wasm" as const;
   readonly metric: DenseMetric;
@@ -460,8 +466,7 @@ class WasmVectorSpace implements VectorSpace {
   }
 
   toMany(count: number, from = -1): void {
-    if (!(count <= this.capacity))
-      throw new RangeError(`count must be <= capacity, but is ${count}`);
+    checkCount(this, count);
     this.ex.many(from < 0 ? 0 : this.base + from * this.rb, count);
   }
 
@@ -559,8 +564,7 @@ class JsVectorSpace implements VectorSpace {
   }
 
   toMany(count: number, from = -1): void {
-    if (!(count <= this.capacity))
-      throw new RangeError(`count must be <= capacity, but is ${count}`);
+    checkCount(this, count);
     const { data, stride, cols, ids, out } = this;
     const x = from < 0 ? this.query : data;
     const a = from < 0 ? 0 : from * stride;
