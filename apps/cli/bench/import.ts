@@ -87,15 +87,15 @@ const summary: Record<string, unknown> = {
   modelMB: fileBytes / 1e6,
   sameFileForThreads: sameFile,
 };
-for (const [predType, name] of [
-  [0, "bruteforce"],
-  [1, "graph"],
+for (const [predType, search, name] of [
+  [0, "bruteForce", "bruteforce"],
+  [1, "graph", "graph"],
 ] as const) {
   const ref = parseResultFile(await readFile(join(REF, `result-${name}.txt`)));
   const refMetrics = parseMetricsFile(
     await readFile(join(REF, `result-${name}.metrics.txt`), "utf8"),
   );
-  const predictor = model.createPredictor({ predType });
+  const predictor = model.createPredictor({ search });
   const times: number[] = [];
   let out = null as unknown as ReturnType<AnnexmlModel["predict"]>;
   for (let i = 0; i < repeat; i++) {
@@ -109,7 +109,7 @@ for (const [predType, name] of [
     predictor.predictInto(test.features, out);
     times.push(seconds(t));
   }
-  const full = model.predict(test.features, { predType, k: model.trainLabels.cols });
+  const full = model.predict(test.features, { search, k: model.trainLabels.cols });
   const m = evaluate(ref.truth, out, { k: 5 });
   const dp = Array.from(m.precision, (v, i) => v - refMetrics.precision[i]);
   const dn = Array.from(m.ndcg, (v, i) => v - refMetrics.ndcg[i]);

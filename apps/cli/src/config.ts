@@ -26,6 +26,8 @@ export interface AnnexmlParams {
   verbose: number;
   cluster_size: number;
   anchor_step: number;
+  dry_run: number;
+  max_memory: number;
   train_file: string;
   predict_file: string;
   model_file: string;
@@ -34,7 +36,8 @@ export interface AnnexmlParams {
 
 type Kind = "int" | "float" | "path";
 
-interface ParamSpec {
+/** How one parameter is checked and documented. */
+export interface ParamSpec {
   kind: Kind;
   default: number | string;
   min?: number;
@@ -197,6 +200,22 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     max: 1,
     help: "embedding update of a row's own side: 1 = one merged AdaGrad step over all its samples (1.3-1.6x faster training, same accuracy on bibtex, delicious, phyletic_profiles), 0 = one step per sample (the original's update)",
   },
+  dry_run: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 1,
+    help: "1 = read the data, print the estimated peak memory and model size, and exit without training",
+  },
+  max_memory: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 2 ** 30,
+    help: "MB training may use: refuse to train when the estimated peak is larger (0 = the memory available)",
+  },
   train_file: {
     use: "train",
     kind: "path",
@@ -259,16 +278,26 @@ function coerce(key: keyof AnnexmlParams, raw: unknown, origin: string): number 
       `parameter '${key}' in ${origin} must be ${spec.kind === "int" ? "an integer" : "a number"}, but is ${JSON.stringify(raw)}`,
     );
   }
+  return checkNumber(spec, value, `parameter '${key}' in ${origin}`);
+}
+
+/**
+ * Checks a number against a numeric parameter's kind and range; throws an
+ * `AnnexmlError` `BAD_OPTION` that starts with `what` (e.g. "parameter
+ * 'num_nn' in the command line") and names the value.
+ */
+export function checkNumber(spec: ParamSpec, value: number, what: string): number {
   if (spec.kind === "int" && !Number.isInteger(value)) {
-    throw configError(`parameter '${key}' in ${origin} must be an integer, but is ${value}`);
+    throw configError(`${what} must be an integer, but is ${value}`);
   }
   if (
+    Number.isNaN(value) ||
     (spec.min !== undefined && value < spec.min) ||
     (spec.max !== undefined && value > spec.max)
   ) {
     const range =
       spec.min === Number.MIN_VALUE ? `> 0 and <= ${spec.max}` : `in [${spec.min}, ${spec.max}]`;
-    throw configError(`parameter '${key}' in ${origin} must be ${range}, but is ${value}`);
+    throw configError(`${what} must be ${range}, but is ${value}`);
   }
   return value;
 }

@@ -7,14 +7,18 @@ export class UsageError extends Error {
 
 /**
  * Turns any error into the one line a CLI user sees and an exit code:
- * 1 for data and file problems, 2 for usage errors, 70 for bugs (with the
- * stack only when ANNEXML_DEBUG is set).
+ * 2 for usage errors (a {@link UsageError}, an `AnnexmlError` with code
+ * `BAD_OPTION`: a bad parameter, option or argument), 1 for the other
+ * `AnnexmlError`s (data and file problems), 70 for anything else, which is
+ * a bug: a stray `TypeError` or `RangeError` included (the stack is printed
+ * only when ANNEXML_DEBUG is set). Commander's own usage errors exit 2 in
+ * `main`.
  */
 export function describeError(error: unknown): { message: string; exitCode: number } {
-  if (error instanceof AnnexmlError) return { message: error.message, exitCode: 1 };
-  if (error instanceof UsageError || error instanceof RangeError || error instanceof TypeError) {
-    return { message: (error as Error).message, exitCode: 2 };
+  if (error instanceof AnnexmlError) {
+    return { message: error.message, exitCode: error.code === "BAD_OPTION" ? 2 : 1 };
   }
+  if (error instanceof UsageError) return { message: error.message, exitCode: 2 };
   const e = error as Error;
   const stack = process.env.ANNEXML_DEBUG
     ? `\n${e?.stack ?? ""}`

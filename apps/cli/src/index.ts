@@ -2,7 +2,11 @@
  * AnnexML from code and from the command line.
  *
  * - `train(options)` / `loadModel(path)` / `model.predict(rows, { k })` /
- *   `model.save(path)`: the programmatic trainer and predictor.
+ *   `model.save(path)` / `importCppModel(path, options)`: the programmatic
+ *   trainer, predictor and importer. Their options are camelCase with
+ *   string unions and booleans (`TRAINING_OPTIONS`, `PREDICT_OPTIONS` map
+ *   each to its config key); a bad or unknown option throws `AnnexmlError`
+ *   with code `BAD_OPTION`.
  * - `main(argv)` runs the `annexml` command and returns its exit code.
  */
 export { loadModel, type TrainOptions, train } from "./api.js";
@@ -19,4 +23,11 @@ export {
   type ModelPredictOptions,
   type TrainingParams,
 } from "./model/model.js";
+export {
+  PREDICT_OPTIONS,
+  RUN_OPTIONS,
+  type RunOptions,
+  TRAINING_OPTIONS,
+  type TrainingOptions,
+} from "./options.js";
 export { VERSION } from "./version.js";

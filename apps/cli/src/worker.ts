@@ -23,6 +23,7 @@ type PredictWorkerData = {
   info: ModelInfo;
   trainLabels: AnnexmlModel["trainLabels"];
   learners: LearnerArrays[];
+  ids: AnnexmlModel["ids"];
   options: ModelPredictOptions;
 };
 
@@ -63,8 +64,11 @@ let predictor: Predictor | null = null;
 
 export function predict({ features, from, to }: { features: CsrMatrix; from: number; to: number }) {
   if (shared.kind !== "predict") throw new Error("this worker was started for training");
-  predictor ??= new AnnexmlModel(shared.info, shared.trainLabels, shared.learners).createPredictor(
-    shared.options,
-  );
+  predictor ??= new AnnexmlModel(
+    shared.info,
+    shared.trainLabels,
+    shared.learners,
+    shared.ids,
+  ).createPredictor(shared.options);
   return move(predictWith(predictor, features, from, to));
 }

@@ -17,14 +17,9 @@
  */
 import { existsSync } from "node:fs";
 import type { DenseMatrix, KnnResult } from "@annexml/sparse-io";
-import { readDataset } from "@annexml/sparse-io";
+import { readDataset, recallAtK } from "@annexml/sparse-io";
 import type { AnnIndex, CandidateOrder } from "../src/index.js";
-import {
-  buildIndex,
-  DEFAULT_GRAPH_INDEX_OPTIONS,
-  indexFromArrays,
-  recallAtK,
-} from "../src/index.js";
+import { buildIndex, DEFAULT_GRAPH_INDEX_OPTIONS, indexFromArrays } from "../src/index.js";
 import { clusteredUnitVectors } from "../src/synthetic.js";
 import { projectRows } from "../src/testing.js";
 

@@ -1,5 +1,6 @@
 import { type SpaceKernelChoice, validateSpaceKernel } from "@annexml/knng";
 import type { DenseMatrix } from "@annexml/sparse-io";
+import { badInput, badOption } from "@annexml/sparse-io";
 import { BruteForceIndex, GraphIndex, validateVectors } from "./indexes.js";
 import { DEFAULT_GRAPH_INDEX_OPTIONS, validateMetric, validateOrder } from "./options.js";
 import type { AnnIndex, IndexArrays } from "./types.js";
@@ -14,7 +15,7 @@ export interface IndexFromArraysOptions {
 }
 
 function fail(what: string): never {
-  throw new RangeError(`invalid index arrays: ${what}`);
+  throw badInput(`invalid index arrays: ${what}`);
 }
 
 function count(name: string, value: unknown): number {
@@ -39,7 +40,7 @@ function typed<T>(name: string, value: unknown, type: new (n: number) => T, leng
  * after their parent (so the descent terminates); non-empty leaves whose
  * rows form a permutation of `0 .. size - 1`; finite split planes; edges in
  * `[-1, size)` and never to the row itself. O(size * numEdges + nodes *
- * dim). Throws a `RangeError` that says what is wrong.
+ * dim). Throws an `AnnexmlError` `BAD_INPUT` that says what is wrong.
  */
 export function validateIndexArrays(arrays: IndexArrays): void {
   if (arrays === null || typeof arrays !== "object") fail("not an object");
@@ -138,7 +139,8 @@ export function validateIndexArrays(arrays: IndexArrays): void {
  * was built on (`vectors.rows === arrays.size`, `vectors.cols ===
  * arrays.dim`), without recomputing the tree or the graph: O(size *
  * (numEdges + dim)) for validation and, with `reorder`, the leaf-ordered
- * copy. Throws a `RangeError` when the arrays or vectors are malformed.
+ * copy. Throws an `AnnexmlError` `BAD_INPUT` when the arrays or vectors are malformed
+ * (`BAD_OPTION` for a bad option).
  */
 export function indexFromArrays(
   arrays: IndexArrays,
@@ -148,12 +150,12 @@ export function indexFromArrays(
   validateIndexArrays(arrays);
   const reorder = options.reorder ?? DEFAULT_GRAPH_INDEX_OPTIONS.reorder;
   if (typeof reorder !== "boolean") {
-    throw new RangeError(`reorder must be a boolean, but is ${String(reorder)}`);
+    throw badOption(`reorder must be a boolean, but is ${String(reorder)}`);
   }
   const kernel = validateSpaceKernel(options.kernel ?? DEFAULT_GRAPH_INDEX_OPTIONS.kernel);
   validateVectors(vectors, arrays.metric);
   if (vectors.rows !== arrays.size || vectors.cols !== arrays.dim) {
-    throw new RangeError(
+    throw badInput(
       `vectors must be ${arrays.size} x ${arrays.dim} like the index, but are ${vectors.rows} x ${vectors.cols}`,
     );
   }

@@ -1,4 +1,5 @@
 import type { DenseMatrix, KnnResult } from "@annexml/sparse-io";
+import { badOption } from "@annexml/sparse-io";
 import { GraphIndex } from "./indexes.js";
 import type { ResolvedGraphIndexOptions } from "./options.js";
 import type { BisectionTree } from "./tree.js";
@@ -8,7 +9,7 @@ import { INDEX_ARRAYS_VERSION } from "./types.js";
 /** The first `E` columns of a prebuilt graph, checked against the `n` rows. */
 export function takeEdges(graph: KnnResult, n: number, E: number): Int32Array {
   if (graph.rows !== n) {
-    throw new RangeError(`graph must have one row per vector (${n}), but has ${graph.rows}`);
+    throw badOption(`graph must have one row per vector (${n}), but has ${graph.rows}`);
   }
   const edges = new Int32Array(n * E);
   const k = graph.k;
@@ -16,7 +17,7 @@ export function takeEdges(graph: KnnResult, n: number, E: number): Int32Array {
     for (let j = 0; j < E; j++) {
       const e = graph.ids[r * k + j];
       if (!Number.isInteger(e) || e < -1 || e >= n || e === r) {
-        throw new RangeError(
+        throw badOption(
           `graph row ${r} must hold row ids in [0, ${n}) other than ${r}, or -1, but holds ${e}`,
         );
       }

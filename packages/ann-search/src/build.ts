@@ -1,6 +1,6 @@
 import { approxKnnGraph, exactKnnGraph } from "@annexml/knng";
 import type { DenseMatrix } from "@annexml/sparse-io";
-import { deriveSeed } from "@annexml/sparse-io";
+import { badOption, deriveSeed } from "@annexml/sparse-io";
 import { assembleGraphIndex, takeEdges } from "./assemble.js";
 import { BruteForceIndex, validateVectors } from "./indexes.js";
 import type { AnnIndexKind, GraphIndexOptions } from "./options.js";
@@ -21,7 +21,7 @@ import type { AnnIndex } from "./types.js";
  * Distances come from `@annexml/knng`'s `VectorSpace` (WebAssembly SIMD
  * where it runs, which holds its own copy of the vectors; the JavaScript
  * fallback reads them in place unless `reorder`, so they must then stay
- * unchanged while the index is used). Throws a `RangeError` for bad options
+ * unchanged while the index is used). Throws an `AnnexmlError` (`BAD_OPTION`) for bad options
  * or vectors (NaN or infinite values; for `cosine`, rows that are neither
  * unit nor zero), naming the value.
  */
@@ -31,7 +31,7 @@ export function buildIndex(
   options: GraphIndexOptions = {},
 ): AnnIndex {
   if (kind !== "graph" && kind !== "bruteForce") {
-    throw new RangeError(`kind must be "graph" or "bruteForce", but is ${JSON.stringify(kind)}`);
+    throw badOption(`kind must be "graph" or "bruteForce", but is ${JSON.stringify(kind)}`);
   }
   const o = validateGraphIndexOptions(options);
   validateVectors(vectors, o.metric);

@@ -44,9 +44,13 @@ function row(m: DenseMatrix, r: number): Float32Array {
   return m.data.slice(r * m.stride, r * m.stride + m.cols);
 }
 
-/** Squared distances, scaled to plain l2 (non-unit) vectors. */
+/**
+ * Non-unit vectors for the l2 metric: row r multiplied by `factor`,
+ * `1.5 factor` or `2 factor` (r % 3 = 0, 1, 2), so that norms differ and the
+ * l2 ranking is not the cosine one.
+ */
 function scaled(m: DenseMatrix, factor: number): DenseMatrix {
-  const data = m.data.map((v, i) => (i % m.stride) * 0 + v * factor);
+  const data = m.data.map((v, i) => v * factor * (1 + (Math.floor(i / m.stride) % 3) / 2));
   return { ...m, data };
 }
 
@@ -167,15 +171,19 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     }
   });
 
-  it("NaN or infinite query entries: RangeError naming the entry", () => {
+  it("NaN or infinite query entries: AnnexmlError BAD_INPUT naming the entry", () => {
     const index = make(X, {});
     const q = row(Q, 0);
     q[3] = Number.NaN;
     expect(() => index.search(q, 5)).toThrow(/query\[3\] must be finite, but is NaN/);
     q[3] = Number.POSITIVE_INFINITY;
-    expect(() => index.search(q, 5)).toThrow(RangeError);
+    const badInput = expect.objectContaining({
+      code: "BAD_INPUT",
+      message: "query[3] must be finite, but is Infinity",
+    });
+    expect(() => index.search(q, 5)).toThrow(badInput);
     const batch: DenseMatrix = { rows: 1, cols: 12, stride: 12, data: q };
-    expect(() => index.searchBatch(batch, 5)).toThrow(RangeError);
+    expect(() => index.searchBatch(batch, 5)).toThrow(badInput);
   });
 
   it("cosine with an all-zero query: no result; l2: distances to the origin", () => {
@@ -212,7 +220,7 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     expect(index.searchBatch(Q, 10, {}, out)).toBe(out);
     expect(out.ids.subarray(20, 30)).toEqual(single.ids);
     expect(() => index.searchInto(row(Q, 2), 10, new Int32Array(9), new Float32Array(9))).toThrow(
-      RangeError,
+      expect.objectContaining({ name: "AnnexmlError", code: "BAD_INPUT" }),
     );
     expect(() => index.searchBatch(Q, 5, {}, out)).toThrow(/out must have rows = 30 and k = 5/);
   });
@@ -221,7 +229,9 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     const index = make(X, {});
     const q = row(Q, 0);
     expect(() => index.search(q, -1)).toThrow(/k must be a non-negative integer, but is -1/);
-    expect(() => index.search(q, 1.5)).toThrow(RangeError);
+    expect(() => index.search(q, 1.5)).toThrow(
+      expect.objectContaining({ name: "AnnexmlError", code: "BAD_OPTION" }),
+    );
     expect(() => index.search(q.subarray(0, 11), 5)).toThrow(
       /at least dim = 12 entries, but has 11/,
     );
@@ -232,7 +242,9 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
       /leaves must be a positive integer, but is 0/,
     );
     expect(() => index.search(q, 5, { order: "fifo" as never })).toThrow(/order must be/);
-    expect(() => index.search(Array.from(q) as never, 5)).toThrow(TypeError);
+    expect(() => index.search(Array.from(q) as never, 5)).toThrow(
+      expect.objectContaining({ code: "BAD_INPUT", message: "query must be a Float32Array" }),
+    );
     expect(() => index.searchBatch({ ...Q, cols: 11 }, 5)).toThrow(
       /queries.cols must equal dim = 12/,
     );

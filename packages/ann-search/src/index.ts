@@ -3,34 +3,20 @@
  * vectors with a random-bisection tree and a kNN graph (AnnexML's search),
  * plus an exact brute-force index behind the same interface.
  */
-
-export type { IndexFromArraysOptions } from "./arrays.js";
-export { indexFromArrays, validateIndexArrays } from "./arrays.js";
+export { type IndexFromArraysOptions, indexFromArrays } from "./arrays.js";
 export { buildIndex } from "./build.js";
-export { BEST_FIRST_SLACK, BruteForceIndex, GraphIndex, validateVectors } from "./indexes.js";
-export type {
-  AnnIndexKind,
-  AnnMetric,
-  CandidateOrder,
-  GraphBuild,
-  GraphIndexOptions,
-  ResolvedGraphIndexOptions,
-  SearchOptions,
-} from "./options.js";
 export {
+  type AnnIndexKind,
+  type AnnMetric,
   AUTO_EXACT_MAX_ROWS,
+  type CandidateOrder,
   DEFAULT_GRAPH_INDEX_OPTIONS,
   DEFAULT_SEARCH_OPTIONS,
-  searchEps,
-  searchLeaves,
-  searchOrder,
+  type GraphBuild,
+  type GraphIndexOptions,
+  type ResolvedGraphIndexOptions,
+  type SearchOptions,
   validateGraphIndexOptions,
-  validateMetric,
-  validateOrder,
   validateSearchOptions,
 } from "./options.js";
-export { recallAtK } from "./recall.js";
-export type { BisectionTree } from "./tree.js";
-export { buildBisectionTree } from "./tree.js";
-export type { AnnIndex, IndexArrays } from "./types.js";
-export { INDEX_ARRAYS_VERSION } from "./types.js";
+export { type AnnIndex, INDEX_ARRAYS_VERSION, type IndexArrays } from "./types.js";

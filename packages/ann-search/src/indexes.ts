@@ -5,7 +5,7 @@ import {
   wasmSpaceAvailable,
 } from "@annexml/knng";
 import type { DenseMatrix, KnnResult } from "@annexml/sparse-io";
-import { TopK } from "@annexml/sparse-io";
+import { badInput, badOption, TopK, validateDense } from "@annexml/sparse-io";
 import type { AnnIndexKind, AnnMetric, CandidateOrder, SearchOptions } from "./options.js";
 import { searchEps, searchLeaves, searchOrder } from "./options.js";
 import type { AnnIndex, IndexArrays } from "./types.js";
@@ -36,10 +36,10 @@ const SCAN_CAPACITY = 1024;
  */
 export const BEST_FIRST_SLACK = 0.1;
 
-/** Throws a `RangeError` unless `k` is a non-negative integer. */
+/** Throws an `AnnexmlError` `BAD_OPTION` unless `k` is a non-negative integer. */
 function checkK(k: number): void {
   if (!Number.isSafeInteger(k) || k < 0) {
-    throw new RangeError(`k must be a non-negative integer, but is ${String(k)}`);
+    throw badOption(`k must be a non-negative integer, but is ${String(k)}`);
   }
 }
 
@@ -118,19 +118,17 @@ abstract class BaseIndex implements AnnIndex {
     const leaves = searchLeaves(options, this.defaultLeaves);
     const order = searchOrder(options, this.defaultOrder);
     if (!(query instanceof Float32Array)) {
-      throw new TypeError("query must be a Float32Array");
+      throw badInput("query must be a Float32Array");
     }
     if (query.length < this.dim) {
-      throw new RangeError(
-        `query must have at least dim = ${this.dim} entries, but has ${query.length}`,
-      );
+      throw badInput(`query must have at least dim = ${this.dim} entries, but has ${query.length}`);
     }
     const want = Math.min(k, this.size);
     if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new RangeError(`offset must be a non-negative integer, but is ${String(offset)}`);
+      throw badOption(`offset must be a non-negative integer, but is ${String(offset)}`);
     }
     if (outIds.length < offset + want || outScores.length < offset + want) {
-      throw new RangeError(
+      throw badInput(
         `outIds and outScores need room for ${want} results from offset ${offset}, but have ${outIds.length} and ${outScores.length} entries`,
       );
     }
@@ -149,15 +147,13 @@ abstract class BaseIndex implements AnnIndex {
     const order = searchOrder(options, this.defaultOrder);
     const { rows, cols, stride, data } = queries;
     if (cols !== this.dim) {
-      throw new RangeError(`queries.cols must equal dim = ${this.dim}, but is ${cols}`);
+      throw badInput(`queries.cols must equal dim = ${this.dim}, but is ${cols}`);
     }
     if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(stride) || stride < cols) {
-      throw new RangeError(
-        `queries must have rows >= 0 and stride >= cols, but has ${rows}, ${stride}`,
-      );
+      throw badInput(`queries must have rows >= 0 and stride >= cols, but has ${rows}, ${stride}`);
     }
     if (!(data instanceof Float32Array) || (rows > 0 && data.length < (rows - 1) * stride + cols)) {
-      throw new RangeError("queries.data must be a Float32Array holding rows * stride floats");
+      throw badInput("queries.data must be a Float32Array holding rows * stride floats");
     }
     let result: KnnResult;
     if (out === undefined) {
@@ -169,7 +165,7 @@ abstract class BaseIndex implements AnnIndex {
         out.ids.length < rows * k ||
         out.scores.length < rows * k
       ) {
-        throw new RangeError(
+        throw badInput(
           `out must have rows = ${rows} and k = ${k} (ids and scores of ${rows * k}), but has rows = ${out.rows}, k = ${out.k}`,
         );
       }
@@ -231,7 +227,7 @@ abstract class BaseIndex implements AnnIndex {
     let sq = 0;
     for (let j = 0; j < dim; j++) {
       const v = src[srcOff + j];
-      if (v - v !== 0) throw new RangeError(`query[${j}] must be finite, but is ${v}`);
+      if (v - v !== 0) throw badInput(`query[${j}] must be finite, but is ${v}`);
       q[j] = v;
       sq += v * v;
     }
@@ -247,41 +243,22 @@ abstract class BaseIndex implements AnnIndex {
 /**
  * Checks a matrix of vectors for indexing: shape, finite values, and for
  * `cosine` unit rows (squared norm within 1e-4 of 1) or all-zero rows.
- * Throws a `RangeError` naming the offending row.
+ * Throws an `AnnexmlError` `BAD_INPUT` naming the offending row.
  */
 export function validateVectors(vectors: DenseMatrix, metric: AnnMetric, name = "vectors"): void {
-  if (vectors === null || typeof vectors !== "object") {
-    throw new TypeError(`${name} must be a DenseMatrix {rows, cols, stride, data}`);
-  }
+  validateDense(vectors, name);
   const { rows, cols, stride, data } = vectors;
-  if (!Number.isSafeInteger(rows) || rows < 0) {
-    throw new RangeError(`${name}.rows must be a non-negative integer, but is ${String(rows)}`);
-  }
-  if (!Number.isSafeInteger(cols) || cols < 1) {
-    throw new RangeError(`${name}.cols must be a positive integer, but is ${String(cols)}`);
-  }
-  if (!Number.isSafeInteger(stride) || stride < cols) {
-    throw new RangeError(
-      `${name}.stride must be an integer >= cols (${cols}), but is ${String(stride)}`,
-    );
-  }
-  if (!(data instanceof Float32Array)) throw new TypeError(`${name}.data must be a Float32Array`);
-  if (rows > 0 && data.length < (rows - 1) * stride + cols) {
-    throw new RangeError(
-      `${name}.data must hold ${rows} rows of stride ${stride}, but has ${data.length} floats`,
-    );
-  }
+  if (cols < 1) throw badInput(`${name}.cols must be a positive integer, but is ${cols}`);
   for (let r = 0; r < rows; r++) {
     const base = r * stride;
     let sq = 0;
     for (let j = 0; j < cols; j++) {
       const v = data[base + j];
-      if (v - v !== 0)
-        throw new RangeError(`${name} row ${r} column ${j} must be finite, but is ${v}`);
+      if (v - v !== 0) throw badInput(`${name} row ${r} column ${j} must be finite, but is ${v}`);
       sq += v * v;
     }
     if (metric === "cosine" && sq !== 0 && Math.abs(sq - 1) > 1e-4) {
-      throw new RangeError(
+      throw badInput(
         `${name} row ${r} must be a unit vector (or zero) for the cosine metric, but its norm is ${Math.sqrt(sq)}; normalise the rows or use the l2 metric`,
       );
     }

@@ -1,8 +1,10 @@
 /**
  * Options, defaults and validation of the search indexes.
  */
+
 import { type SpaceKernelChoice, validateSpaceKernel } from "@annexml/knng";
 import type { KnnResult } from "@annexml/sparse-io";
+import { badOption } from "@annexml/sparse-io";
 
 /**
  * How distances are measured and reported.
@@ -62,13 +64,13 @@ export const DEFAULT_SEARCH_OPTIONS: Readonly<Pick<Required<SearchOptions>, "eps
 
 /**
  * `options.eps`, checked, without allocating (it runs once per query).
- * Throws a `RangeError` naming the bad value.
+ * Throws an `AnnexmlError` `BAD_OPTION` naming the bad value.
  */
 export function searchEps(options: SearchOptions | undefined): number {
   const eps = options === undefined ? undefined : options.eps;
   if (eps === undefined) return DEFAULT_SEARCH_OPTIONS.eps;
   if (typeof eps !== "number" || !Number.isFinite(eps) || eps < 0) {
-    throw new RangeError(`eps must be a finite number >= 0, but is ${String(eps)}`);
+    throw badOption(`eps must be a finite number >= 0, but is ${String(eps)}`);
   }
   return eps;
 }
@@ -78,7 +80,7 @@ export function searchLeaves(options: SearchOptions | undefined, fallback: numbe
   const leaves = options === undefined ? undefined : options.leaves;
   if (leaves === undefined) return fallback;
   if (typeof leaves !== "number" || !Number.isSafeInteger(leaves) || leaves < 1) {
-    throw new RangeError(`leaves must be a positive integer, but is ${String(leaves)}`);
+    throw badOption(`leaves must be a positive integer, but is ${String(leaves)}`);
   }
   return leaves;
 }
@@ -94,7 +96,7 @@ export function searchOrder(
 
 /**
  * Checks `options` and fills in the defaults (`leaves` and `order` from
- * `defaults`, e.g. an index's settings). Throws a `RangeError` naming the
+ * `defaults`, e.g. an index's settings). Throws an `AnnexmlError` `BAD_OPTION` naming the
  * bad value.
  */
 export function validateSearchOptions(
@@ -214,32 +216,32 @@ const METRICS: readonly string[] = ["cosine", "l2"];
 const ORDERS: readonly string[] = ["lifo", "best-first"];
 const GRAPH_BUILDS: readonly string[] = ["exact", "approx", "auto"];
 
-/** Throws a `RangeError` unless `metric` is an {@link AnnMetric}. */
+/** Throws an `AnnexmlError` `BAD_OPTION` unless `metric` is an {@link AnnMetric}. */
 export function validateMetric(metric: unknown): AnnMetric {
   if (typeof metric !== "string" || !METRICS.includes(metric)) {
-    throw new RangeError(`metric must be "cosine" or "l2", but is ${JSON.stringify(metric)}`);
+    throw badOption(`metric must be "cosine" or "l2", but is ${JSON.stringify(metric)}`);
   }
   return metric as AnnMetric;
 }
 
-/** Throws a `RangeError` unless `order` is a {@link CandidateOrder}. */
+/** Throws an `AnnexmlError` `BAD_OPTION` unless `order` is a {@link CandidateOrder}. */
 export function validateOrder(order: unknown): CandidateOrder {
   if (typeof order !== "string" || !ORDERS.includes(order)) {
-    throw new RangeError(`order must be "lifo" or "best-first", but is ${JSON.stringify(order)}`);
+    throw badOption(`order must be "lifo" or "best-first", but is ${JSON.stringify(order)}`);
   }
   return order as CandidateOrder;
 }
 
 function positiveInteger(name: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, but is ${String(value)}`);
+    throw badOption(`${name} must be a positive integer, but is ${String(value)}`);
   }
   return value;
 }
 
 /**
- * Checks `options` and fills in the defaults; throws a `RangeError` (or
- * `TypeError` for a malformed `graph`) naming the bad value. The graph's
+ * Checks `options` and fills in the defaults; throws an
+ * `AnnexmlError` `BAD_OPTION` (a malformed `graph` included) naming the bad value. The graph's
  * shape against the vectors is checked by the builder.
  */
 export function validateGraphIndexOptions(
@@ -256,23 +258,23 @@ export function validateGraphIndexOptions(
     !Number.isSafeInteger(splitIterations) ||
     splitIterations < 0
   ) {
-    throw new RangeError(
+    throw badOption(
       `splitIterations must be a non-negative integer, but is ${String(splitIterations)}`,
     );
   }
   const seed = options.seed ?? d.seed;
   if (typeof seed !== "number" || !Number.isInteger(seed)) {
-    throw new RangeError(`seed must be an integer, but is ${String(seed)}`);
+    throw badOption(`seed must be an integer, but is ${String(seed)}`);
   }
   const graphBuild = options.graphBuild ?? d.graphBuild;
   if (typeof graphBuild !== "string" || !GRAPH_BUILDS.includes(graphBuild)) {
-    throw new RangeError(
+    throw badOption(
       `graphBuild must be "exact", "approx" or "auto", but is ${JSON.stringify(graphBuild)}`,
     );
   }
   const reorder = options.reorder ?? d.reorder;
   if (typeof reorder !== "boolean") {
-    throw new RangeError(`reorder must be a boolean, but is ${String(reorder)}`);
+    throw badOption(`reorder must be a boolean, but is ${String(reorder)}`);
   }
   const kernel = validateSpaceKernel(options.kernel ?? d.kernel);
   const graph = options.graph ?? null;
@@ -284,7 +286,7 @@ export function validateGraphIndexOptions(
       !Number.isSafeInteger(graph.rows) ||
       graph.ids.length !== graph.rows * graph.k
     ) {
-      throw new TypeError(
+      throw badOption(
         "graph must be a KnnResult {rows, k, ids: Int32Array(rows * k), scores}, but is malformed",
       );
     }
@@ -294,7 +296,7 @@ export function validateGraphIndexOptions(
     options.numEdges ?? (graph !== null ? graph.k : d.numEdges),
   );
   if (graph !== null && numEdges > graph.k) {
-    throw new RangeError(
+    throw badOption(
       `numEdges must be at most the prebuilt graph's k (${graph.k}), but is ${numEdges}`,
     );
   }

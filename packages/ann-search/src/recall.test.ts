@@ -1,21 +1,8 @@
-import { readDataset } from "@annexml/sparse-io";
+import { readDataset, recallAtK } from "@annexml/sparse-io";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildIndex } from "./build.js";
-import { recallAtK } from "./recall.js";
 import { clusteredUnitVectors } from "./synthetic.js";
 import { projectRows } from "./testing.js";
-
-const ids = (...x: number[]) => new Int32Array(x);
-
-describe("recallAtK", () => {
-  it("counts the exact ids found among the first k, skipping missing ones", () => {
-    const exact = { rows: 2, k: 3, ids: ids(1, 2, 3, 4, 5, -1), scores: new Float32Array(6) };
-    const approx = { rows: 2, k: 3, ids: ids(3, 9, 1, 5, 4, 6), scores: new Float32Array(6) };
-    expect(recallAtK(approx, exact)).toBeCloseTo(4 / 5, 10);
-    expect(recallAtK(approx, exact, 1)).toBeCloseTo(0 / 2, 10);
-    expect(() => recallAtK(approx, exact, 4)).toThrow(RangeError);
-  });
-});
 
 /**
  * Recall@10 of the graph index at default settings against the brute-force

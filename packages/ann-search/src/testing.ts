@@ -61,11 +61,7 @@ export function referenceKnn(
 export function projectRows(m: CsrMatrix, dim: number, seed: number, cols = m.cols): DenseMatrix {
   const rng = new Rng(seed);
   const proj = new Float64Array(cols * dim);
-  for (let i = 0; i < proj.length; i++) {
-    let u = rng.nextFloat();
-    while (u === 0) u = rng.nextFloat();
-    proj[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.nextFloat());
-  }
+  for (let i = 0; i < proj.length; i++) proj[i] = rng.nextGaussian();
   const stride = Math.ceil(dim / 8) * 8;
   const data = new Float32Array(m.rows * stride);
   const z = new Float64Array(dim);

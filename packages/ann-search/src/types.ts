@@ -22,7 +22,7 @@ import type { AnnIndexKind, AnnMetric, CandidateOrder, SearchOptions } from "./o
  * as is). Well-defined edge cases, identical for both kinds:
  * - `k = 0` or an empty index: no result (count 0);
  * - `k > size`: all `size` rows, exactly ranked (the graph index then scans);
- * - a query that contains NaN or ±Infinity: `RangeError` naming the entry;
+ * - a query that contains NaN or ±Infinity: an `AnnexmlError` `BAD_INPUT` naming the entry;
  * - `cosine` and an all-zero query: no result (a zero vector has no
  *   direction); otherwise the query is normalised first;
  * - duplicate rows: equal distances, ordered by id; the graph index finds

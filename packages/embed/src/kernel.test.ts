@@ -315,6 +315,8 @@ describe("kernelLayout", () => {
       expect(a % 16).toBe(0);
     }
     expect(l.bytes).toBeGreaterThanOrEqual(l.entries + 334_000 * 8);
-    expect(() => kernelLayout(52, 20, 20_000_000, 10, 10)).toThrow(/4 GiB/);
+    expect(() => kernelLayout(52, 20, 20_000_000, 10, 10)).toThrow(
+      expect.objectContaining({ code: "TOO_LARGE", message: expect.stringMatching(/4 GiB/) }),
+    );
   });
 });

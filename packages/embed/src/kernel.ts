@@ -1,4 +1,10 @@
-import { compileWasm, instantiateWasm, type WasmMemory, type WasmModule } from "@annexml/sparse-io";
+import {
+  AnnexmlError,
+  compileWasm,
+  instantiateWasm,
+  type WasmMemory,
+  type WasmModule,
+} from "@annexml/sparse-io";
 import { KERNEL_WASM_BASE64 } from "./wasm/kernel-bytes.js";
 
 /**
@@ -34,7 +40,10 @@ export interface KernelLayout {
 // Plain arithmetic, not bit operations: sizes may exceed 2^31 before the check.
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
-/** Computes the layout for a partition; throws a RangeError when it exceeds 4 GiB. */
+/**
+ * Computes the layout for a partition; throws an `AnnexmlError` `TOO_LARGE`
+ * when it exceeds 4 GiB.
+ */
 export function kernelLayout(
   stride: number,
   maxSamples: number,
@@ -63,7 +72,10 @@ export function kernelLayout(
   const entries = at;
   at = align16(at + nnz * 8);
   if (at > 2 ** 32 - 65536) {
-    throw new RangeError(`the partition needs ${at} bytes of training state, more than 4 GiB`);
+    throw new AnnexmlError(
+      "TOO_LARGE",
+      `the partition needs ${at} bytes of training state, more than 4 GiB`,
+    );
   }
   return {
     stride,

@@ -141,7 +141,9 @@ describe("embed / embedInto", () => {
     expectRow(0, 2);
     expectRow(1, 0);
     expectRow(2, 1);
-    expect(() => model.embedRows(m, [3])).toThrow(/row 3 is out of range \[0, 3\)/);
+    expect(() => model.embedRows(m, [3])).toThrow(
+      expect.objectContaining({ code: "BAD_OPTION", message: "row 3 is out of range [0, 3)" }),
+    );
   });
 
   it("embedInto rejects an offset without room", () => {
@@ -174,7 +176,12 @@ describe("toArrays / embeddingModelFromArrays", () => {
     const a = arrays();
     const bad = (patch: Partial<EmbeddingArrays>) => () =>
       embeddingModelFromArrays({ ...a, ...patch });
-    expect(bad({ embSize: 0 })).toThrow(/embSize must be a positive integer, but is 0/);
+    expect(bad({ embSize: 0 })).toThrow(
+      expect.objectContaining({
+        code: "BAD_INPUT",
+        message: "embSize must be a positive integer, but is 0",
+      }),
+    );
     expect(bad({ stride: 7 })).toThrow(/stride must be a multiple of 4/);
     expect(bad({ featureIds: Int32Array.from(a.featureIds).reverse() })).toThrow(
       /strictly increasing/,
@@ -185,7 +192,9 @@ describe("toArrays / embeddingModelFromArrays", () => {
     expect(bad({ embeddings: new Float32Array(3) })).toThrow(/embeddings must have rows x stride/);
     const nan = Float32Array.from(a.weights);
     nan[3] = Number.NaN;
-    expect(bad({ weights: nan })).toThrow(/weights row 0 holds NaN/);
+    expect(bad({ weights: nan })).toThrow(
+      expect.objectContaining({ code: "BAD_INPUT", message: "weights row 0 holds NaN" }),
+    );
     const padded = Float32Array.from(a.weights);
     padded[7] = 1;
     expect(bad({ weights: padded })).toThrow(/weights row 0 has non-zero padding 1 at column 7/);

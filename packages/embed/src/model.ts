@@ -1,4 +1,5 @@
 import type { CsrMatrix, DenseMatrix } from "@annexml/sparse-io";
+import { badInput, badOption } from "@annexml/sparse-io";
 
 /**
  * A trained embedding model as plain typed arrays and numbers (what a model
@@ -100,12 +101,12 @@ class Model implements EmbeddingModel {
   ): void {
     const stride = this.stride;
     if (!(offset >= 0 && offset + stride <= out.length) || !Number.isInteger(offset)) {
-      throw new RangeError(
+      throw badOption(
         `offset must leave room for ${stride} floats in out (length ${out.length}), but is ${offset}`,
       );
     }
     if (values.length < indices.length) {
-      throw new RangeError(
+      throw badInput(
         `values must have one entry per index (${indices.length}), but has ${values.length}`,
       );
     }
@@ -129,7 +130,7 @@ class Model implements EmbeddingModel {
     const data = new Float32Array(n * stride);
     for (let i = 0; i < n; i++) {
       const r = rows === undefined ? i : rows[i];
-      if (!(r >= 0 && r < m.rows)) throw new RangeError(`row ${r} is out of range [0, ${m.rows})`);
+      if (!(r >= 0 && r < m.rows)) throw badOption(`row ${r} is out of range [0, ${m.rows})`);
       const from = m.indptr[r];
       const to = m.indptr[r + 1];
       projectRow(
@@ -236,46 +237,41 @@ export function modelFromTrustedArrays(a: EmbeddingArrays): EmbeddingModel {
 /**
  * Rebuilds a model from {@link EmbeddingArrays} (sharing, not copying, the
  * arrays) after checking every invariant of {@link EmbeddingModel}; throws a
- * `TypeError` / `RangeError` naming the first violation.
+ * `AnnexmlError` `BAD_INPUT` naming the first violation.
  */
 export function embeddingModelFromArrays(a: EmbeddingArrays): EmbeddingModel {
-  if (a === null || typeof a !== "object")
-    throw new TypeError(`arrays must be an object, but is ${a}`);
+  if (a === null || typeof a !== "object") throw badInput(`arrays must be an object, but is ${a}`);
   const { embSize, stride, rows } = a;
   if (!Number.isInteger(embSize) || embSize < 1) {
-    throw new RangeError(`embSize must be a positive integer, but is ${embSize}`);
+    throw badInput(`embSize must be a positive integer, but is ${embSize}`);
   }
   if (!Number.isInteger(stride) || stride < embSize || stride % 4 !== 0) {
-    throw new RangeError(
-      `stride must be a multiple of 4 and >= embSize ${embSize}, but is ${stride}`,
-    );
+    throw badInput(`stride must be a multiple of 4 and >= embSize ${embSize}, but is ${stride}`);
   }
   if (!Number.isInteger(rows) || rows < 0) {
-    throw new RangeError(`rows must be a non-negative integer, but is ${rows}`);
+    throw badInput(`rows must be a non-negative integer, but is ${rows}`);
   }
-  if (!(a.featureIds instanceof Int32Array))
-    throw new TypeError("featureIds must be an Int32Array");
-  if (!(a.weights instanceof Float32Array)) throw new TypeError("weights must be a Float32Array");
-  if (!(a.embeddings instanceof Float32Array))
-    throw new TypeError("embeddings must be a Float32Array");
+  if (!(a.featureIds instanceof Int32Array)) throw badInput("featureIds must be an Int32Array");
+  if (!(a.weights instanceof Float32Array)) throw badInput("weights must be a Float32Array");
+  if (!(a.embeddings instanceof Float32Array)) throw badInput("embeddings must be a Float32Array");
   if (a.precision !== undefined && !(a.precision instanceof Float64Array)) {
-    throw new TypeError("precision must be a Float64Array when present");
+    throw badInput("precision must be a Float64Array when present");
   }
   const ids = a.featureIds;
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] < 0 || (i > 0 && ids[i] <= ids[i - 1])) {
-      throw new RangeError(
+      throw badInput(
         `featureIds must be strictly increasing and non-negative, but has ${ids[i]} at ${i}`,
       );
     }
   }
   if (a.weights.length !== ids.length * stride) {
-    throw new RangeError(
+    throw badInput(
       `weights must have featureIds.length x stride = ${ids.length * stride} floats, but has ${a.weights.length}`,
     );
   }
   if (a.embeddings.length !== rows * stride) {
-    throw new RangeError(
+    throw badInput(
       `embeddings must have rows x stride = ${rows * stride} floats, but has ${a.embeddings.length}`,
     );
   }
@@ -296,14 +292,14 @@ function checkRows(
     let sum = 0;
     for (let d = 0; d < stride; d++) {
       const x = data[r * stride + d];
-      if (!Number.isFinite(x)) throw new RangeError(`${name} row ${r} holds ${x}`);
+      if (!Number.isFinite(x)) throw badInput(`${name} row ${r} holds ${x}`);
       if (d >= cols && x !== 0) {
-        throw new RangeError(`${name} row ${r} has non-zero padding ${x} at column ${d}`);
+        throw badInput(`${name} row ${r} has non-zero padding ${x} at column ${d}`);
       }
       sum += x * x;
     }
     if (unit && sum !== 0 && Math.abs(Math.sqrt(sum) - 1) > 1e-3) {
-      throw new RangeError(
+      throw badInput(
         `${name} row ${r} must be unit length or zero, but has norm ${Math.sqrt(sum)}`,
       );
     }

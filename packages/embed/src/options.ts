@@ -1,3 +1,5 @@
+import { badOption, stripUndefined } from "@annexml/sparse-io";
+
 /** Progress report of one training epoch. */
 export interface EpochInfo {
   /** 0-based epoch number. */
@@ -76,58 +78,52 @@ export type ResolvedEmbeddingOptions = Required<Omit<EmbeddingOptions, "onEpoch"
 const MAX_EMB_SIZE = 1 << 16;
 
 /**
- * Fills in the defaults and checks every option, throwing a `RangeError` or
- * `TypeError` that names the bad value.
+ * Fills in the defaults and checks every option, throwing an
+ * `AnnexmlError` `BAD_OPTION` that names the bad value.
  */
 export function validateEmbeddingOptions(options: EmbeddingOptions = {}): ResolvedEmbeddingOptions {
   if (options === null || typeof options !== "object") {
-    throw new TypeError(`options must be an object, but is ${options}`);
+    throw badOption(`options must be an object, but is ${options}`);
   }
   const o = {
     ...DEFAULT_EMBEDDING_OPTIONS,
     ...stripUndefined(options),
   } as ResolvedEmbeddingOptions;
   if (!Number.isInteger(o.embSize) || o.embSize < 1 || o.embSize > MAX_EMB_SIZE) {
-    throw new RangeError(`embSize must be an integer in [1, ${MAX_EMB_SIZE}], but is ${o.embSize}`);
+    throw badOption(`embSize must be an integer in [1, ${MAX_EMB_SIZE}], but is ${o.embSize}`);
   }
   if (!Number.isInteger(o.iters) || o.iters < 0) {
-    throw new RangeError(`iters must be a non-negative integer, but is ${o.iters}`);
+    throw badOption(`iters must be a non-negative integer, but is ${o.iters}`);
   }
   if (typeof o.eta0 !== "number" || !(o.eta0 > 0) || !Number.isFinite(o.eta0)) {
-    throw new RangeError(`eta0 must be a positive finite number, but is ${o.eta0}`);
+    throw badOption(`eta0 must be a positive finite number, but is ${o.eta0}`);
   }
   // exp(gamma * 2) must stay finite in double precision.
   if (typeof o.gamma !== "number" || !(o.gamma >= 0) || o.gamma > 300) {
-    throw new RangeError(`gamma must be a number in [0, 300], but is ${o.gamma}`);
+    throw badOption(`gamma must be a number in [0, 300], but is ${o.gamma}`);
   }
   if (!Number.isInteger(o.seed)) {
-    throw new RangeError(`seed must be an integer, but is ${o.seed}`);
+    throw badOption(`seed must be an integer, but is ${o.seed}`);
   }
   if (!Number.isInteger(o.numNeighbours) || o.numNeighbours < 1) {
-    throw new RangeError(`numNeighbours must be a positive integer, but is ${o.numNeighbours}`);
+    throw badOption(`numNeighbours must be a positive integer, but is ${o.numNeighbours}`);
   }
   if (typeof o.labelNormalize !== "boolean") {
-    throw new TypeError(`labelNormalize must be a boolean, but is ${o.labelNormalize}`);
+    throw badOption(`labelNormalize must be a boolean, but is ${o.labelNormalize}`);
   }
   if (typeof o.diagnostic !== "boolean") {
-    throw new TypeError(`diagnostic must be a boolean, but is ${o.diagnostic}`);
+    throw badOption(`diagnostic must be a boolean, but is ${o.diagnostic}`);
   }
   if (o.kernel !== "auto" && o.kernel !== "wasm" && o.kernel !== "js") {
-    throw new RangeError(`kernel must be "auto", "wasm" or "js", but is ${o.kernel}`);
+    throw badOption(`kernel must be "auto", "wasm" or "js", but is ${o.kernel}`);
   }
   if (o.anchorStep !== "per-sample" && o.anchorStep !== "merged") {
-    throw new RangeError(`anchorStep must be "per-sample" or "merged", but is ${o.anchorStep}`);
+    throw badOption(`anchorStep must be "per-sample" or "merged", but is ${o.anchorStep}`);
   }
   if (o.onEpoch !== undefined && typeof o.onEpoch !== "function") {
-    throw new TypeError(`onEpoch must be a function, but is ${typeof o.onEpoch}`);
+    throw badOption(`onEpoch must be a function, but is ${typeof o.onEpoch}`);
   }
   return o;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] !== undefined) out[key] = o[key];
-  return out;
 }
 
 /** Floats per stored embedding row: `embSize` rounded up to a multiple of 4 (one f32x4). */

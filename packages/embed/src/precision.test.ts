@@ -94,9 +94,17 @@ describe("knnVotePrecision", () => {
     const m = dense([[1, 0]], 4);
     const l = labels([[0]], 1);
     expect(() => knnVotePrecision(m, l, m, l, { k: 0 })).toThrow(
-      /k must be a positive integer, but is 0/,
+      expect.objectContaining({
+        code: "BAD_OPTION",
+        message: "k must be a positive integer, but is 0",
+      }),
     );
-    expect(() => knnVotePrecision(m, labels([], 1), m, l)).toThrow(/queryLabels must have 1 rows/);
+    expect(() => knnVotePrecision(m, labels([], 1), m, l)).toThrow(
+      expect.objectContaining({
+        code: "BAD_INPUT",
+        message: expect.stringMatching(/^queryLabels must have 1 rows/),
+      }),
+    );
     expect(() => knnVotePrecision(m, l, dense([[1, 0, 0]], 4), l)).toThrow(/columns/);
   });
 });

@@ -1,4 +1,4 @@
-import { type DenseMatrix, type LabelMatrix, TopK } from "@annexml/sparse-io";
+import { badInput, badOption, type DenseMatrix, type LabelMatrix, TopK } from "@annexml/sparse-io";
 
 /** Options of {@link knnVotePrecision}. */
 export interface KnnVoteOptions {
@@ -28,10 +28,10 @@ export function validateKnnVoteOptions(options: KnnVoteOptions = {}): Required<K
     excludeSelf: options.excludeSelf ?? DEFAULT_KNN_VOTE_OPTIONS.excludeSelf,
   };
   if (!Number.isInteger(o.k) || o.k < 1) {
-    throw new RangeError(`k must be a positive integer, but is ${o.k}`);
+    throw badOption(`k must be a positive integer, but is ${o.k}`);
   }
   if (!Number.isInteger(o.top) || o.top < 1) {
-    throw new RangeError(`top must be a positive integer, but is ${o.top}`);
+    throw badOption(`top must be a positive integer, but is ${o.top}`);
   }
   return o;
 }
@@ -56,20 +56,20 @@ export function knnVotePrecision(
 ): Float64Array {
   const { k, top, excludeSelf } = validateKnnVoteOptions(options);
   if (queryLabels.rows !== queries.rows) {
-    throw new RangeError(
+    throw badInput(
       `queryLabels must have ${queries.rows} rows (one per query), but has ${queryLabels.rows}`,
     );
   }
   if (baseLabels.rows !== base.rows) {
-    throw new RangeError(
+    throw badInput(
       `baseLabels must have ${base.rows} rows (one per base row), but has ${baseLabels.rows}`,
     );
   }
   if (queries.cols !== base.cols) {
-    throw new RangeError(`queries have ${queries.cols} columns but base rows have ${base.cols}`);
+    throw badInput(`queries have ${queries.cols} columns but base rows have ${base.cols}`);
   }
   if (excludeSelf && queries.rows !== base.rows) {
-    throw new RangeError("excludeSelf needs queries and base of the same rows");
+    throw badOption("excludeSelf needs queries and base of the same rows");
   }
   const cols = queries.cols;
   const qData = queries.data;

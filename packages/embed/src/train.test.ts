@@ -341,18 +341,16 @@ describe("zero norms and degenerate rows", () => {
     const initial = trainEmbedding(input, { embSize: 4, iters: 0, seed: 2 });
     expect(Array.from(model.featureIds)).toEqual([1]);
     expect(Array.from(model.weights)).toEqual(Array.from(initial.weights));
-    expect(Array.from(model.embeddings.data)).toEqual([
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      0,
-      ...model.embeddings.data.subarray(8),
-    ]);
-    for (const v of model.embeddings.data) expect(Number.isFinite(v)).toBe(true);
+    // Rows 0 and 1 have no features: zero embeddings. Row 2 is feature 1 alone
+    // (value 1 after normalisation), so its embedding is W's only row, unit length.
+    const w = Array.from(model.weights.subarray(0, model.stride));
+    const norm = Math.sqrt(w.reduce((s, v) => s + v * v, 0));
+    expect(norm).toBeGreaterThan(0);
+    const data = Array.from(model.embeddings.data);
+    expect(data).toHaveLength(3 * model.stride);
+    expect(data.slice(0, 2 * model.stride)).toEqual(new Array(2 * model.stride).fill(0));
+    const tail = data.slice(2 * model.stride);
+    for (let d = 0; d < model.stride; d++) expect(tail[d]).toBeCloseTo(w[d] / norm, 6);
   });
 });
 
@@ -360,7 +358,10 @@ describe("validation", () => {
   it("names the bad option or input", () => {
     const input = { features: train.features, labels: train.labels, rows: range(10) };
     expect(() => trainEmbedding(input, { embSize: 0 })).toThrow(
-      /embSize must be an integer in \[1, 65536\], but is 0/,
+      expect.objectContaining({
+        code: "BAD_OPTION",
+        message: "embSize must be an integer in [1, 65536], but is 0",
+      }),
     );
     expect(() => trainEmbedding(input, { iters: -1 })).toThrow(
       /iters must be a non-negative integer, but is -1/,

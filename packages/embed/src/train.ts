@@ -1,5 +1,7 @@
 import { labelKnnGraph } from "@annexml/knng";
 import {
+  badInput,
+  badOption,
   type CsrMatrix,
   type KnnResult,
   type LabelMatrix,
@@ -151,7 +153,7 @@ function compactFeatures(features: CsrMatrix, rows: Int32Array) {
     for (let p = indptr[r]; p < indptr[r + 1]; p++) {
       const f = indices[p];
       if (!(f >= 0 && f < cols)) {
-        throw new RangeError(`features row ${r} has the feature ${f} outside [0, ${cols})`);
+        throw badInput(`features row ${r} has the feature ${f} outside [0, ${cols})`);
       }
       local[f] = 0;
     }
@@ -187,7 +189,7 @@ function writeRows(
     for (let p = features.indptr[r]; p < features.indptr[r + 1]; p++, e += 2) {
       const x = features.values[p];
       if (!Number.isFinite(x)) {
-        throw new RangeError(`features row ${r} holds the non-finite value ${x}`);
+        throw badInput(`features row ${r} holds the non-finite value ${x}`);
       }
       i32[e] = layout.wg + local[features.indices[p]] * recordBytes;
       f32[e + 1] = x;
@@ -326,7 +328,7 @@ function createKernel(o: ResolvedEmbeddingOptions, layout: KernelLayout): Traini
   const wasm = createWasmKernel(layout);
   if (wasm) return wasm;
   if (o.kernel === "wasm") {
-    throw new RangeError(
+    throw badOption(
       `kernel "wasm" is unavailable here (no WebAssembly SIMD, or ${layout.bytes} bytes of memory cannot be allocated)`,
     );
   }
@@ -335,7 +337,7 @@ function createKernel(o: ResolvedEmbeddingOptions, layout: KernelLayout): Traini
 
 function validateInput(input: EmbeddingInput): void {
   if (input === null || typeof input !== "object") {
-    throw new TypeError(`input must be an object, but is ${input}`);
+    throw badInput(`input must be an object, but is ${input}`);
   }
   const { features, labels, rows } = input;
   if (
@@ -344,53 +346,47 @@ function validateInput(input: EmbeddingInput): void {
     !(features.indices instanceof Int32Array) ||
     !(features.values instanceof Float32Array)
   ) {
-    throw new TypeError(
+    throw badInput(
       "features must be a CsrMatrix with Int32Array indptr/indices and Float32Array values",
     );
   }
   if (features.indptr.length !== features.rows + 1) {
-    throw new RangeError(
+    throw badInput(
       `features.indptr must have rows + 1 = ${features.rows + 1} entries, but has ${features.indptr.length}`,
     );
   }
   if (!labels || !(labels.indptr instanceof Int32Array)) {
-    throw new TypeError("labels must be a LabelMatrix with an Int32Array indptr");
+    throw badInput("labels must be a LabelMatrix with an Int32Array indptr");
   }
   if (labels.rows !== features.rows) {
-    throw new RangeError(
+    throw badInput(
       `labels must have one row per feature row (${features.rows}), but has ${labels.rows}`,
     );
   }
-  if (!(rows instanceof Int32Array)) throw new TypeError("rows must be an Int32Array of row ids");
+  if (!(rows instanceof Int32Array)) throw badInput("rows must be an Int32Array of row ids");
   for (let i = 0; i < rows.length; i++) {
     if (!(rows[i] >= 0 && rows[i] < features.rows)) {
-      throw new RangeError(
-        `rows[${i}] must be a row id in [0, ${features.rows}), but is ${rows[i]}`,
-      );
+      throw badInput(`rows[${i}] must be a row id in [0, ${features.rows}), but is ${rows[i]}`);
     }
   }
 }
 
 function validatePositives(positives: KnnResult, n: number): void {
   if (positives.rows !== n) {
-    throw new RangeError(
+    throw badInput(
       `positives must have one record per partition row (${n}), but has ${positives.rows}`,
     );
   }
   if (!Number.isInteger(positives.k) || positives.k < 1) {
-    throw new RangeError(`positives.k must be a positive integer, but is ${positives.k}`);
+    throw badInput(`positives.k must be a positive integer, but is ${positives.k}`);
   }
   if (!(positives.ids instanceof Int32Array) || positives.ids.length !== n * positives.k) {
-    throw new RangeError(
-      `positives.ids must be an Int32Array of rows x k = ${n * positives.k} ids`,
-    );
+    throw badInput(`positives.ids must be an Int32Array of rows x k = ${n * positives.k} ids`);
   }
   for (let p = 0; p < positives.ids.length; p++) {
     const id = positives.ids[p];
     if (!(id >= -1 && id < n)) {
-      throw new RangeError(
-        `positives.ids[${p}] must be a local row id in [-1, ${n}), but is ${id}`,
-      );
+      throw badInput(`positives.ids[${p}] must be a local row id in [-1, ${n}), but is ${id}`);
     }
   }
 }

@@ -58,9 +58,14 @@ describe("formatFixed", () => {
   it("defaults to six decimals and rejects bad digit counts", () => {
     expect(formatFixed(0.0078125)).toBe("0.007812");
     expect(() => formatFixed(1, 101)).toThrow(
-      new RangeError("digits must be an integer in 0..100, but is 101"),
+      expect.objectContaining({
+        code: "BAD_OPTION",
+        message: "digits must be an integer in 0..100, but is 101",
+      }),
     );
-    expect(() => formatFixed(1, 1.5)).toThrow(RangeError);
+    expect(() => formatFixed(1, 1.5)).toThrow(
+      expect.objectContaining({ name: "AnnexmlError", code: "BAD_OPTION" }),
+    );
   });
 
   it("agrees with exact rational rounding for random doubles and for exact ties", () => {

@@ -1,3 +1,4 @@
+import { badOption } from "@annexml/sparse-io";
 import type { PropensityScoredMetrics, RankingMetrics } from "./metrics.js";
 
 /**
@@ -9,11 +10,11 @@ import type { PropensityScoredMetrics, RankingMetrics } from "./metrics.js";
  * their sign (`-0.000000`), non-finite values print `nan`, `inf`, `-inf`,
  * and large values print all their digits, never an exponent.
  *
- * Throws a `RangeError` unless `digits` is an integer in 0..100.
+ * Throws an `AnnexmlError` `BAD_OPTION` unless `digits` is an integer in 0..100.
  */
 export function formatFixed(x: number, digits = 6): string {
   if (!Number.isInteger(digits) || digits < 0 || digits > 100) {
-    throw new RangeError(`digits must be an integer in 0..100, but is ${digits}`);
+    throw badOption(`digits must be an integer in 0..100, but is ${digits}`);
   }
   if (Number.isNaN(x)) return "nan";
   if (x === Number.POSITIVE_INFINITY) return "inf";

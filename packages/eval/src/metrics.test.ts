@@ -11,6 +11,11 @@ import { formatMetrics, metricsToJSON } from "./format.js";
 import { evaluate, evaluatePropensityScored } from "./metrics.js";
 import { inversePropensities } from "./propensity.js";
 
+/** An `AnnexmlError` with `code` and exactly `message`. */
+function annexmlError(code: string, message: string) {
+  return expect.objectContaining({ name: "AnnexmlError", code, message });
+}
+
 function labels(rows: number[][], cols = Math.max(0, ...rows.flat()) + 1): LabelMatrix {
   const indptr = new Int32Array(rows.length + 1);
   rows.forEach((row, r) => {
@@ -75,16 +80,16 @@ describe("evaluate", () => {
     expect(formatMetrics(m).split("\n")[1]).toBe("P@1=nan");
   });
 
-  it("throws RangeErrors that name the bad value", () => {
+  it("throws AnnexmlErrors that name the bad value", () => {
     const { truth, predictions } = RESULT;
     expect(() => evaluate(truth, predictions, { k: 0 })).toThrow(
-      new RangeError("k must be a positive integer, but is 0"),
+      annexmlError("BAD_OPTION", "k must be a positive integer, but is 0"),
     );
     expect(() => evaluate(truth, predictions, { k: 2.5 })).toThrow(
       "k must be a positive integer, but is 2.5",
     );
     expect(() => evaluate(labels([[1]]), predictions)).toThrow(
-      "predictions must have as many rows as truth (1), but have 4",
+      annexmlError("BAD_INPUT", "predictions must have as many rows as truth (1), but have 4"),
     );
     const unsorted: LabelMatrix = {
       rows: 1,
@@ -94,7 +99,12 @@ describe("evaluate", () => {
     };
     expect(() =>
       evaluate(unsorted, { rows: 1, k: 0, ids: new Int32Array(0), scores: new Float32Array(0) }),
-    ).toThrow("truth row 0 must be sorted ascending and unique, but has 1 after 4");
+    ).toThrow(
+      annexmlError(
+        "BAD_INPUT",
+        "truth row 0 must be sorted ascending and unique, but has 1 after 4",
+      ),
+    );
     const huge: KnnResult = {
       rows: 1,
       k: 1,
@@ -102,7 +112,10 @@ describe("evaluate", () => {
       scores: Float32Array.of(1),
     };
     expect(() => evaluate(labels([[1]]), huge)).toThrow(
-      "predicted label ids must be below 268435456 to be ranked (4 bytes of scratch per id), but one is 268435456",
+      annexmlError(
+        "TOO_LARGE",
+        "predicted label ids must be below 268435456 to be ranked (4 bytes of scratch per id), but one is 268435456",
+      ),
     );
     expect(evaluate(labels([[1]]), huge, { sort: false }).precision[0]).toBe(0);
     const nan: KnnResult = {
@@ -112,7 +125,7 @@ describe("evaluate", () => {
       scores: Float32Array.of(Number.NaN),
     };
     expect(() => evaluate(labels([[1]]), nan)).toThrow(
-      "predictions.scores of row 0, entry 0 (label 1) is NaN",
+      annexmlError("BAD_INPUT", "predictions.scores of row 0, entry 0 (label 1) is NaN"),
     );
   });
 
@@ -194,18 +207,18 @@ describe("inversePropensities", () => {
     expect(p.unseen).toBeCloseTo(1 + (Math.log(5) - 1) * 1.4 ** 0.5 * 0.4 ** -0.5, 14);
   });
 
-  it("throws RangeErrors that name the bad value", () => {
+  it("throws AnnexmlErrors that name the bad value", () => {
     expect(() => inversePropensities(TRAIN, { A: -1 })).toThrow(
-      new RangeError("A must be a finite number >= 0, but is -1"),
+      annexmlError("BAD_OPTION", "A must be a finite number >= 0, but is -1"),
     );
     expect(() => inversePropensities(TRAIN, { B: 0 })).toThrow(
-      new RangeError("B must be a finite number > 0, but is 0"),
+      annexmlError("BAD_OPTION", "B must be a finite number > 0, but is 0"),
     );
     expect(() => inversePropensities(TRAIN, { numLabels: -2 })).toThrow(
-      new RangeError("numLabels must be a non-negative integer, but is -2"),
+      annexmlError("BAD_OPTION", "numLabels must be a non-negative integer, but is -2"),
     );
     expect(() => inversePropensities(labels([]))).toThrow(
-      new RangeError("trainLabels must have at least one row, but has 0"),
+      annexmlError("BAD_INPUT", "trainLabels must have at least one row, but has 0"),
     );
   });
 });
@@ -251,6 +264,6 @@ describe("evaluatePropensityScored", () => {
       evaluatePropensityScored(RESULT.truth, RESULT.predictions, p, {
         includeUnpredictedRows: "yes" as unknown as boolean,
       }),
-    ).toThrow(new RangeError("includeUnpredictedRows must be a boolean, but is yes"));
+    ).toThrow(annexmlError("BAD_OPTION", "includeUnpredictedRows must be a boolean, but is yes"));
   });
 });

@@ -1,4 +1,5 @@
 import type { KnnResult, LabelMatrix } from "@annexml/sparse-io";
+import { AnnexmlError, badInput } from "@annexml/sparse-io";
 import { log } from "./libm.js";
 import {
   type EvaluateOptions,
@@ -88,7 +89,8 @@ class Ranker {
       for (let p = 0; p < rows * k; p++) if (ids[p] > maxId) maxId = ids[p];
     }
     if (maxId >= MAX_RANKED_LABEL) {
-      throw new RangeError(
+      throw new AnnexmlError(
+        "TOO_LARGE",
         `predicted label ids must be below ${MAX_RANKED_LABEL} to be ranked (4 bytes of scratch per id), but one is ${maxId}`,
       );
     }
@@ -120,7 +122,7 @@ class Ranker {
       if (id < 0 || lastPosition[id] !== j) continue;
       const score = scores[base + j];
       if (Number.isNaN(score)) {
-        throw new RangeError(`predictions.scores of row ${r}, entry ${j} (label ${id}) is NaN`);
+        throw badInput(`predictions.scores of row ${r}, entry ${j} (label ${id}) is NaN`);
       }
       let p: number;
       if (m < maxK) {
@@ -173,8 +175,9 @@ function contains(indices: Int32Array, from: number, to: number, id: number): bo
  *
  * Cost: O(rows * predictions.k) time plus 4 bytes of scratch per label id
  * up to the largest predicted one (ids must be below 2^28 when sorting).
- * Throws a `RangeError` for bad options, mismatched or malformed inputs, or
- * a NaN score of a prediction that is ranked.
+ * Throws an `AnnexmlError`: `BAD_OPTION` for bad options, `BAD_INPUT` for
+ * mismatched or malformed inputs or a NaN score of a prediction that is
+ * ranked, `TOO_LARGE` for a predicted label id beyond the ranking limit.
  */
 export function evaluate(
   truth: LabelMatrix,

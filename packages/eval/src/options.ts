@@ -1,3 +1,4 @@
+import { badOption } from "@annexml/sparse-io";
 /** Options of `evaluate` and `evaluatePropensityScored`. */
 export interface EvaluateOptions {
   /**
@@ -22,16 +23,16 @@ export const DEFAULT_EVALUATE_OPTIONS: Readonly<Required<EvaluateOptions>> = Obj
 });
 
 /**
- * Checks `options` and fills in the defaults; throws a `RangeError` naming
+ * Checks `options` and fills in the defaults; throws an `AnnexmlError` `BAD_OPTION` naming
  * the bad value.
  */
 export function validateEvaluateOptions(options: EvaluateOptions = {}): Required<EvaluateOptions> {
   const merged = { ...DEFAULT_EVALUATE_OPTIONS, ...options };
   if (!Number.isSafeInteger(merged.k) || merged.k < 1) {
-    throw new RangeError(`k must be a positive integer, but is ${merged.k}`);
+    throw badOption(`k must be a positive integer, but is ${merged.k}`);
   }
   if (typeof merged.sort !== "boolean") {
-    throw new RangeError(`sort must be a boolean, but is ${merged.sort}`);
+    throw badOption(`sort must be a boolean, but is ${merged.sort}`);
   }
   return merged;
 }
@@ -52,7 +53,10 @@ export interface PropensityScoredOptions extends EvaluateOptions {
 export const DEFAULT_PROPENSITY_SCORED_OPTIONS: Readonly<Required<PropensityScoredOptions>> =
   Object.freeze({ ...DEFAULT_EVALUATE_OPTIONS, includeUnpredictedRows: false });
 
-/** Checks `options` and fills in the defaults; throws a `RangeError` naming the bad value. */
+/**
+ * Checks `options` and fills in the defaults; throws an `AnnexmlError`
+ * `BAD_OPTION` naming the bad value.
+ */
 export function validatePropensityScoredOptions(
   options: PropensityScoredOptions = {},
 ): Required<PropensityScoredOptions> {
@@ -60,9 +64,7 @@ export function validatePropensityScoredOptions(
   const includeUnpredictedRows =
     options.includeUnpredictedRows ?? DEFAULT_PROPENSITY_SCORED_OPTIONS.includeUnpredictedRows;
   if (typeof includeUnpredictedRows !== "boolean") {
-    throw new RangeError(
-      `includeUnpredictedRows must be a boolean, but is ${includeUnpredictedRows}`,
-    );
+    throw badOption(`includeUnpredictedRows must be a boolean, but is ${includeUnpredictedRows}`);
   }
   return { k, sort, includeUnpredictedRows };
 }
@@ -89,7 +91,7 @@ export const DEFAULT_PROPENSITY_OPTIONS: Readonly<Required<Omit<PropensityOption
   Object.freeze({ A: 0.55, B: 1.5 });
 
 /**
- * Checks `options` and fills in `A` and `B`; throws a `RangeError` naming
+ * Checks `options` and fills in `A` and `B`; throws an `AnnexmlError` `BAD_OPTION` naming
  * the bad value. A must be finite and >= 0, B finite and > 0 (B = 0 would
  * give unseen labels an infinite weight).
  */
@@ -100,13 +102,13 @@ export function validatePropensityOptions(
   const B = options.B ?? DEFAULT_PROPENSITY_OPTIONS.B;
   const { numLabels } = options;
   if (typeof A !== "number" || !Number.isFinite(A) || A < 0) {
-    throw new RangeError(`A must be a finite number >= 0, but is ${A}`);
+    throw badOption(`A must be a finite number >= 0, but is ${A}`);
   }
   if (typeof B !== "number" || !Number.isFinite(B) || B <= 0) {
-    throw new RangeError(`B must be a finite number > 0, but is ${B}`);
+    throw badOption(`B must be a finite number > 0, but is ${B}`);
   }
   if (numLabels !== undefined && (!Number.isSafeInteger(numLabels) || numLabels < 0)) {
-    throw new RangeError(`numLabels must be a non-negative integer, but is ${numLabels}`);
+    throw badOption(`numLabels must be a non-negative integer, but is ${numLabels}`);
   }
   return { A, B, numLabels };
 }

@@ -1,4 +1,5 @@
 import type { LabelMatrix } from "@annexml/sparse-io";
+import { AnnexmlError, badInput } from "@annexml/sparse-io";
 import { log, pow } from "./libm.js";
 import { type PropensityOptions, validatePropensityOptions } from "./options.js";
 import { validateLabelMatrix } from "./validate.js";
@@ -23,6 +24,9 @@ export interface InversePropensities {
   readonly B: number;
 }
 
+/** 2^28 ids: a 3 GiB table at most; the largest public label spaces are ~1% of it. */
+const MAX_WEIGHT_TABLE = 2 ** 28;
+
 /**
  * Computes the {@link InversePropensities} of the label sets of a training
  * file. `weights.length` is the largest of `trainLabels.cols`,
@@ -31,8 +35,9 @@ export interface InversePropensities {
  * Bit-compatible with the reference script: the same operations in the same
  * order, with correctly rounded `ln` and `pow` (the script's C library
  * agrees with them except in rare near-halfway cases, where it is the one
- * that is off). Throws a `RangeError` for bad options, a malformed matrix or
- * a matrix without rows (ln 0).
+ * that is off). Throws an `AnnexmlError`: `BAD_OPTION` for bad options,
+ * `BAD_INPUT` for a malformed matrix or a matrix without rows (ln 0),
+ * `TOO_LARGE` for label ids beyond the weight table's limit.
  */
 export function inversePropensities(
   trainLabels: LabelMatrix,
@@ -41,11 +46,18 @@ export function inversePropensities(
   const { A, B, numLabels } = validatePropensityOptions(options);
   validateLabelMatrix(trainLabels, "trainLabels");
   const trainRows = trainLabels.rows;
-  if (trainRows < 1) throw new RangeError("trainLabels must have at least one row, but has 0");
+  if (trainRows < 1) throw badInput("trainLabels must have at least one row, but has 0");
   const { indptr, indices } = trainLabels;
   const nnz = indptr[trainRows];
   let length = Math.max(trainLabels.cols, numLabels ?? 0);
   for (let p = 0; p < nnz; p++) if (indices[p] >= length) length = indices[p] + 1;
+  if (length > MAX_WEIGHT_TABLE) {
+    // 12 bytes per id: renumber sparse label ids densely first (annexml eval does).
+    throw new AnnexmlError(
+      "TOO_LARGE",
+      `label ids must be below ${MAX_WEIGHT_TABLE} for a weight table (12 bytes per id), but one is ${length - 1}; renumber sparse label ids densely first`,
+    );
+  }
 
   const counts = new Int32Array(length);
   let maxCount = 0;

@@ -12,12 +12,11 @@
  * The last output line is one JSON object with the headline figures.
  */
 import { existsSync } from "node:fs";
-import { readDataset } from "@annexml/sparse-io";
+import { readDataset, recallAtK } from "@annexml/sparse-io";
 import {
   approxKnnGraph,
   clusteredUnitVectors,
   exactKnnGraph,
-  graphRecall,
   LabelKnnGraphBuilder,
   type SpaceKernel,
   wasmSpaceAvailable,
@@ -90,9 +89,9 @@ for (const kernel of kernels) {
       exactKnnGraph(themed, { k: 50, kernel }),
     );
     const approx = time(repeats, () => approxKnnGraph(themed, { k: 50, seed: 1, kernel }));
-    const recall = graphRecall(approx.result, exact.result);
+    const recall = recallAtK(approx.result, exact.result);
     const flat = clusteredUnitVectors({ rows: n, themes: 0, spread: 0.5, seed: n + 1 });
-    const flatRecall = graphRecall(
+    const flatRecall = recallAtK(
       approxKnnGraph(flat, { k: 50, kernel }),
       exactKnnGraph(flat, { k: 50, kernel }),
     );

@@ -1,11 +1,13 @@
-import { type DenseMatrix, type KnnResult, Rng } from "@annexml/sparse-io";
 import {
-  type DenseKnnOptions,
-  exactGraph,
-  validateDenseKnnOptions,
-  validateDenseMatrix,
-} from "./dense-knn.js";
-import { RowHeaps } from "./row-heaps.js";
+  badOption,
+  type DenseMatrix,
+  type KnnResult,
+  Rng,
+  RowHeaps,
+  stripUndefined,
+  validateDense,
+} from "@annexml/sparse-io";
+import { type DenseKnnOptions, exactGraph, validateDenseKnnOptions } from "./dense-knn.js";
 import { createVectorSpace, type SpaceKernelChoice, type VectorSpace } from "./space.js";
 
 /** Options of {@link approxKnnGraph}. */
@@ -40,23 +42,23 @@ export const DEFAULT_APPROX_KNN_OPTIONS: Readonly<Required<Omit<ApproxKnnOptions
     exactBelow: 1500,
   });
 
-/** Checks approximate kNN options; throws a `RangeError` / `TypeError` naming the bad value. */
+/** Checks approximate kNN options; throws an `AnnexmlError` `BAD_OPTION` naming the bad value. */
 export function validateApproxKnnOptions(options: ApproxKnnOptions): void {
   validateDenseKnnOptions(options);
   const { seed, groupSize, probes, iterations, refine, refineSample, exactBelow } = options;
   if (seed !== undefined && !Number.isInteger(seed)) {
-    throw new RangeError(`seed must be an integer, but is ${seed}`);
+    throw badOption(`seed must be an integer, but is ${seed}`);
   }
   const positive = { groupSize, probes, refineSample } as const;
   for (const [name, v] of Object.entries(positive)) {
     if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
-      throw new RangeError(`${name} must be a positive integer, but is ${v}`);
+      throw badOption(`${name} must be a positive integer, but is ${v}`);
     }
   }
   const nonNegative = { iterations, refine, exactBelow } as const;
   for (const [name, v] of Object.entries(nonNegative)) {
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
-      throw new RangeError(`${name} must be a non-negative integer, but is ${v}`);
+      throw badOption(`${name} must be a non-negative integer, but is ${v}`);
     }
   }
 }
@@ -90,7 +92,7 @@ export function validateApproxKnnOptions(options: ApproxKnnOptions): void {
  * Euclidean distance, so with `"ip"` it suits (near) unit-norm vectors.
  */
 export function approxKnnGraph(vectors: DenseMatrix, options: ApproxKnnOptions): KnnResult {
-  validateDenseMatrix(vectors);
+  validateDense(vectors, "vectors");
   validateApproxKnnOptions(options);
   const o = {
     ...DEFAULT_APPROX_KNN_OPTIONS,
@@ -118,12 +120,6 @@ export function approxKnnGraph(vectors: DenseMatrix, options: ApproxKnnOptions):
 
 /** Scratch entries of the joins' space: the partners one call takes. */
 const JOIN_CAPACITY = 2048;
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] !== undefined) out[key] = o[key];
-  return out;
-}
 
 /** Rows per centre sampled for the Lloyd steps. */
 const LLOYD_SAMPLE = 16;

@@ -1,17 +1,18 @@
-import type { DenseMatrix, KnnResult } from "@annexml/sparse-io";
-import { RowHeaps } from "./row-heaps.js";
+import {
+  badOption,
+  type DenseMatrix,
+  type KnnResult,
+  RowHeaps,
+  validateDense,
+} from "@annexml/sparse-io";
 import {
   createVectorSpace,
+  type DenseMetric,
   type SpaceKernelChoice,
   type VectorSpace,
+  validateDenseMetric,
   validateSpaceKernel,
 } from "./space.js";
-
-/**
- * Dissimilarity of two dense vectors. `"l2"`: squared Euclidean distance,
- * smaller is better. `"ip"`: inner product, larger is better.
- */
-export type DenseMetric = "l2" | "ip";
 
 /** Options of the dense kNN graph builders. */
 export interface DenseKnnOptions {
@@ -32,42 +33,17 @@ export const DEFAULT_DENSE_KNN_OPTIONS: Readonly<{
   kernel: SpaceKernelChoice;
 }> = Object.freeze({ metric: "l2", kernel: "auto" });
 
-/** Checks dense kNN options; throws a `RangeError` / `TypeError` naming the bad value. */
+/** Checks dense kNN options; throws an `AnnexmlError` `BAD_OPTION` naming the bad value. */
 export function validateDenseKnnOptions(options: DenseKnnOptions): void {
   if (options === null || typeof options !== "object") {
-    throw new TypeError("options must be an object with at least k");
+    throw badOption("options must be an object with at least k");
   }
   const { k, metric, kernel } = options;
   if (!(Number.isSafeInteger(k) && k > 0)) {
-    throw new RangeError(`k must be a positive integer, but is ${k}`);
+    throw badOption(`k must be a positive integer, but is ${k}`);
   }
-  if (metric !== undefined && metric !== "l2" && metric !== "ip") {
-    throw new RangeError(`metric must be "l2" or "ip", but is ${JSON.stringify(metric)}`);
-  }
+  if (metric !== undefined) validateDenseMetric(metric);
   if (kernel !== undefined) validateSpaceKernel(kernel);
-}
-
-/**
- * Checks the shape of a {@link DenseMatrix}: a Float32Array holding
- * `rows` rows of `stride >= cols` floats. Throws a `RangeError` /
- * `TypeError` naming the bad value.
- */
-export function validateDenseMatrix(m: DenseMatrix, name = "vectors"): void {
-  if (!(m.data instanceof Float32Array)) throw new TypeError(`${name}.data must be a Float32Array`);
-  for (const key of ["rows", "cols", "stride"] as const) {
-    if (!(Number.isSafeInteger(m[key]) && m[key] >= 0)) {
-      throw new RangeError(`${name}.${key} must be a non-negative integer, but is ${m[key]}`);
-    }
-  }
-  if (m.stride < m.cols) {
-    throw new RangeError(`${name}.stride must be >= cols = ${m.cols}, but is ${m.stride}`);
-  }
-  const need = m.rows === 0 ? 0 : (m.rows - 1) * m.stride + m.cols;
-  if (m.data.length < need) {
-    throw new RangeError(
-      `${name}.data must hold at least ${need} floats for ${m.rows} rows of stride ${m.stride}, but holds ${m.data.length}`,
-    );
-  }
 }
 
 /**
@@ -100,7 +76,7 @@ export const EXACT_TILE_CAPACITY = TILE_ROWS * TILE_COLS;
  * neighbours.
  */
 export function exactKnnGraph(vectors: DenseMatrix, options: DenseKnnOptions): KnnResult {
-  validateDenseMatrix(vectors);
+  validateDense(vectors, "vectors");
   validateDenseKnnOptions(options);
   return exactGraph(
     vectors,

@@ -263,7 +263,9 @@ describe("labelKnnGraph on small random data", () => {
     expect(() => labelKnnGraph(labels, { k: 0 })).toThrowError(
       /k must be a positive integer, but is 0/,
     );
-    expect(() => labelKnnGraph(labels, { k: 2.5 })).toThrowError(RangeError);
+    expect(() => labelKnnGraph(labels, { k: 2.5 })).toThrowError(
+      expect.objectContaining({ name: "AnnexmlError", code: "BAD_OPTION" }),
+    );
     expect(() => labelKnnGraph(labels, { pruneBudget: -1 })).toThrowError(
       /pruneBudget must be a finite non-negative number, but is -1/,
     );
@@ -271,7 +273,10 @@ describe("labelKnnGraph on small random data", () => {
       /rows\[1\] must be a row id in \[0, 10\), but is 10/,
     );
     expect(() => labelKnnGraph(labels, { rows: [1, 2] as unknown as Int32Array })).toThrowError(
-      TypeError,
+      expect.objectContaining({
+        code: "BAD_OPTION",
+        message: "rows must be an Int32Array of row ids",
+      }),
     );
     expect(() => validateLabelKnnOptions({ amplify: 1 as unknown as boolean })).toThrowError(
       /amplify must be a boolean/,
@@ -289,7 +294,9 @@ describe("labelKnnGraph on small random data", () => {
     expect(() => labelKnnGraph(outOfRange)).toThrowError(/but has 4 after 1/);
     // A builder that threw stays usable.
     const builder = new LabelKnnGraphBuilder();
-    expect(() => builder.build(outOfRange)).toThrowError(RangeError);
+    expect(() => builder.build(outOfRange)).toThrowError(
+      expect.objectContaining({ name: "AnnexmlError", code: "BAD_INPUT" }),
+    );
     expectRowsMatch(labels, { k: 3 }, null, builder);
     expect(DEFAULT_LABEL_KNN_OPTIONS).toEqual({
       k: 10,

@@ -1,4 +1,4 @@
-import { type KnnResult, type LabelMatrix, TopK } from "@annexml/sparse-io";
+import { badInput, badOption, type KnnResult, type LabelMatrix, TopK } from "@annexml/sparse-io";
 
 /**
  * Options of the label-overlap kNN graph (ALGORITHM.md section 1).
@@ -57,38 +57,38 @@ export interface LabelKnnGraph extends KnnResult {
 }
 
 /**
- * Checks label kNN options and throws a `RangeError` / `TypeError` naming
+ * Checks label kNN options and throws an `AnnexmlError` `BAD_OPTION` naming
  * the bad value. `labelRows` (the row count of the label matrix) enables the
  * range check of `rows`.
  */
 export function validateLabelKnnOptions(options: LabelKnnOptions, labelRows?: number): void {
   const { k, labelNormalize, rows, pruneBudget, amplify } = options;
   if (k !== undefined && !(Number.isSafeInteger(k) && k > 0)) {
-    throw new RangeError(`k must be a positive integer, but is ${k}`);
+    throw badOption(`k must be a positive integer, but is ${k}`);
   }
   if (labelNormalize !== undefined && typeof labelNormalize !== "boolean") {
-    throw new TypeError(`labelNormalize must be a boolean, but is ${String(labelNormalize)}`);
+    throw badOption(`labelNormalize must be a boolean, but is ${String(labelNormalize)}`);
   }
   if (amplify !== undefined && typeof amplify !== "boolean") {
-    throw new TypeError(`amplify must be a boolean, but is ${String(amplify)}`);
+    throw badOption(`amplify must be a boolean, but is ${String(amplify)}`);
   }
   if (
     pruneBudget !== undefined &&
     !(typeof pruneBudget === "number" && pruneBudget >= 0 && Number.isFinite(pruneBudget))
   ) {
-    throw new RangeError(
+    throw badOption(
       `pruneBudget must be a finite non-negative number, but is ${String(pruneBudget)}`,
     );
   }
   if (rows !== undefined) {
     if (!(rows instanceof Int32Array)) {
-      throw new TypeError("rows must be an Int32Array of row ids");
+      throw badOption("rows must be an Int32Array of row ids");
     }
     if (labelRows !== undefined) {
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i];
         if (r < 0 || r >= labelRows) {
-          throw new RangeError(`rows[${i}] must be a row id in [0, ${labelRows}), but is ${r}`);
+          throw badOption(`rows[${i}] must be a row id in [0, ${labelRows}), but is ${r}`);
         }
       }
     }
@@ -172,7 +172,7 @@ export class LabelKnnGraphBuilder {
    * before ranking; equal Float32 scores go to the lower local id. Rows
    * without positives get ids -1.
    *
-   * @throws RangeError / TypeError on bad options or a malformed matrix.
+   * @throws AnnexmlError `BAD_OPTION` on bad options, `BAD_INPUT` on a malformed matrix.
    */
   build(labels: LabelMatrix, options: LabelKnnOptions = {}): LabelKnnGraph {
     validateLabelMatrixShape(labels);
@@ -304,7 +304,7 @@ export class LabelKnnGraphBuilder {
     for (let i = 0; i < n; i++) {
       const r = subset === undefined ? i : subset[i];
       const size = indptr[r + 1] - indptr[r];
-      if (!(size >= 0)) throw new RangeError(`labels.indptr decreases at row ${r}`);
+      if (!(size >= 0)) throw badInput(`labels.indptr decreases at row ${r}`);
       rowSize[i] = size;
       inverseSize[i] = 1 / size;
       nnz += size;
@@ -328,7 +328,7 @@ export class LabelKnnGraphBuilder {
         const l = indices[q];
         if (!(l > previous && l < cols)) {
           for (let u = 0; u < numLocal; u++) labelMap[usedLabels[u]] = -1;
-          throw new RangeError(
+          throw badInput(
             `labels row ${r} must hold sorted unique label ids in [0, ${cols}), but has ${l} after ${previous}`,
           );
         }
@@ -371,13 +371,13 @@ export class LabelKnnGraphBuilder {
 
 function validateLabelMatrixShape(labels: LabelMatrix): void {
   if (!(labels.indptr instanceof Int32Array) || !(labels.indices instanceof Int32Array)) {
-    throw new TypeError("labels: indptr and indices must be Int32Arrays");
+    throw badInput("labels: indptr and indices must be Int32Arrays");
   }
   if (!Number.isSafeInteger(labels.rows) || labels.rows < 0) {
-    throw new RangeError(`labels.rows must be a non-negative integer, but is ${labels.rows}`);
+    throw badInput(`labels.rows must be a non-negative integer, but is ${labels.rows}`);
   }
   if (labels.indptr.length !== labels.rows + 1) {
-    throw new RangeError(
+    throw badInput(
       `labels.indptr must have rows + 1 = ${labels.rows + 1} entries, but has ${labels.indptr.length}`,
     );
   }

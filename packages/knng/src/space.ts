@@ -1,13 +1,27 @@
 import {
+  badOption,
   compileWasm,
   type DenseMatrix,
   instantiateWasm,
   WASM_PAGE_BYTES,
   type WasmMemory,
 } from "@annexml/sparse-io";
-import type { DenseMetric } from "./dense-knn.js";
 import { innerProduct, ipBlock, ipRow4, l2Block, l2Row4, squaredL2 } from "./kernels.js";
 import { DISTANCE_WASM_BASE64 } from "./wasm/distance-bytes.js";
+
+/**
+ * Dissimilarity of two dense vectors. `"l2"`: squared Euclidean distance,
+ * smaller is better. `"ip"`: inner product, larger is better.
+ */
+export type DenseMetric = "l2" | "ip";
+
+/** Throws an `AnnexmlError` `BAD_OPTION` unless `metric` is a {@link DenseMetric}. */
+export function validateDenseMetric(metric: unknown): DenseMetric {
+  if (metric !== "l2" && metric !== "ip") {
+    throw badOption(`metric must be "l2" or "ip", but is ${JSON.stringify(metric)}`);
+  }
+  return metric;
+}
 
 /**
  * Which implementation computes a {@link VectorSpace}'s distances: `"wasm"`
@@ -59,10 +73,10 @@ export const DEFAULT_VECTOR_SPACE_OPTIONS: Readonly<{
   kernel: SpaceKernelChoice;
 }> = Object.freeze({ metric: "l2", capacity: 1024, kernel: "auto" });
 
-/** Throws a `RangeError` unless `kernel` is a {@link SpaceKernelChoice}. */
+/** Throws an `AnnexmlError` `BAD_OPTION` unless `kernel` is a {@link SpaceKernelChoice}. */
 export function validateSpaceKernel(kernel: unknown): SpaceKernelChoice {
   if (kernel !== "auto" && kernel !== "wasm" && kernel !== "js") {
-    throw new RangeError(`kernel must be "auto", "wasm" or "js", but is ${JSON.stringify(kernel)}`);
+    throw badOption(`kernel must be "auto", "wasm" or "js", but is ${JSON.stringify(kernel)}`);
   }
   return kernel;
 }
@@ -186,28 +200,25 @@ export function wasmSpaceAvailable(): boolean {
  * (+ `rows * (degree + 1) * 4` with a graph) plus `8 * capacity` of
  * scratch, rounded up to 64 KiB pages. The `"js"` space reads `vectors` and
  * the graph in place unless `order` is given (then it copies them). Throws
- * a `RangeError` for bad options, and for `kernel: "wasm"` where the kernel
- * cannot run.
+ * an `AnnexmlError` `BAD_OPTION` for bad options, and for `kernel: "wasm"`
+ * where the kernel cannot run.
  */
 export function createVectorSpace(
   vectors: DenseMatrix,
   options: VectorSpaceOptions = {},
 ): VectorSpace {
-  const metric = options.metric ?? DEFAULT_VECTOR_SPACE_OPTIONS.metric;
-  if (metric !== "l2" && metric !== "ip") {
-    throw new RangeError(`metric must be "l2" or "ip", but is ${JSON.stringify(metric)}`);
-  }
+  const metric = validateDenseMetric(options.metric ?? DEFAULT_VECTOR_SPACE_OPTIONS.metric);
   let capacity = options.capacity ?? DEFAULT_VECTOR_SPACE_OPTIONS.capacity;
   if (!(Number.isSafeInteger(capacity) && capacity >= 1)) {
-    throw new RangeError(`capacity must be a positive integer, but is ${capacity}`);
+    throw badOption(`capacity must be a positive integer, but is ${capacity}`);
   }
   const kernel = validateSpaceKernel(options.kernel ?? DEFAULT_VECTOR_SPACE_OPTIONS.kernel);
   const order = options.order ?? null;
   if (order !== null) {
-    if (!(order instanceof Int32Array)) throw new TypeError("order must be an Int32Array");
+    if (!(order instanceof Int32Array)) throw badOption("order must be an Int32Array");
     for (let i = 0; i < order.length; i++) {
       if (!(order[i] >= 0 && order[i] < vectors.rows)) {
-        throw new RangeError(
+        throw badOption(
           `order must hold row ids in [0, ${vectors.rows}), but holds ${order[i]} at ${i}`,
         );
       }
@@ -223,7 +234,7 @@ export function createVectorSpace(
     const space = WasmVectorSpace.create(vectors, metric, layout);
     if (space !== null) return space;
     if (kernel === "wasm") {
-      throw new RangeError(
+      throw badOption(
         'kernel "wasm" is unavailable here (no WebAssembly SIMD, or the space\'s memory cannot be allocated)',
       );
     }
@@ -234,16 +245,14 @@ export function createVectorSpace(
 function validateGraph(graph: SpaceGraph, rows: number, order: Int32Array | null): void {
   const { ids, degree } = graph;
   if (!(Number.isSafeInteger(degree) && degree >= 1)) {
-    throw new RangeError(`graph.degree must be a positive integer, but is ${degree}`);
+    throw badOption(`graph.degree must be a positive integer, but is ${degree}`);
   }
   if (!(ids instanceof Int32Array) || ids.length !== rows * degree) {
-    throw new RangeError(`graph.ids must be an Int32Array of rows * degree = ${rows * degree} ids`);
+    throw badOption(`graph.ids must be an Int32Array of rows * degree = ${rows * degree} ids`);
   }
   for (let p = 0; p < ids.length; p++) {
     if (!(ids[p] >= -1 && ids[p] < rows)) {
-      throw new RangeError(
-        `graph.ids must hold row ids in [-1, ${rows}), but holds ${ids[p]} at ${p}`,
-      );
+      throw badOption(`graph.ids must hold row ids in [-1, ${rows}), but holds ${ids[p]} at ${p}`);
     }
   }
   if (order !== null) {
@@ -251,7 +260,7 @@ function validateGraph(graph: SpaceGraph, rows: number, order: Int32Array | null
     for (let i = 0; i < order.length; i++) seen[order[i]]++;
     for (let r = 0; r < rows; r++) {
       if (seen[r] !== 1)
-        throw new RangeError("order must be a permutation of the rows when a graph is attached");
+        throw badOption("order must be a permutation of the rows when a graph is attached");
     }
   }
 }
@@ -348,15 +357,13 @@ const NO_GRAPH = new Int32Array(0);
 /** The argument checks both kernels share (the WASM one must never read out of bounds). */
 function checkCount(space: { capacity: number }, count: number): void {
   if (!(count <= space.capacity)) {
-    throw new RangeError(`count must be <= capacity, but is ${count}`);
+    throw badOption(`count must be <= capacity, but is ${count}`);
   }
 }
 
 function checkRange(space: { capacity: number; rows: number }, start: number, count: number): void {
   if (!(count <= space.capacity && start >= 0 && start + count <= space.rows)) {
-    throw new RangeError(
-      `rows ${start} .. ${start + count - 1} must be stored rows within capacity`,
-    );
+    throw badOption(`rows ${start} .. ${start + count - 1} must be stored rows within capacity`);
   }
 }
 
@@ -369,9 +376,7 @@ function checkTile(
 ): void {
   const inside = i0 >= 0 && j0 >= 0 && i0 + ni <= space.rows && j0 + nj <= space.rows;
   if (!(ni * nj <= space.capacity && inside)) {
-    throw new RangeError(
-      `tile ${i0} + ${ni} x ${j0} + ${nj} must hold stored rows within capacity`,
-    );
+    throw badOption(`tile ${i0} + ${ni} x ${j0} + ${nj} must hold stored rows within capacity`);
   }
 }
 
@@ -494,7 +499,7 @@ class WasmVectorSpace implements VectorSpace {
   }
 
   expand(r: number, epoch: number, reverse = false): number {
-    if (this.degree === 0) throw new RangeError("expand needs a graph attached to the space");
+    if (this.degree === 0) throw badOption("expand needs a graph attached to the space");
     return this.ex.expand(r, epoch, reverse ? 1 : 0);
   }
 }
@@ -640,7 +645,7 @@ class JsVectorSpace implements VectorSpace {
 
   expand(r: number, epoch: number, reverse = false): number {
     const E = this.degree;
-    if (E === 0) throw new RangeError("expand needs a graph attached to the space");
+    if (E === 0) throw badOption("expand needs a graph attached to the space");
     const { edges, visited, ids } = this;
     let fresh = 0;
     for (let t = 0; t < E; t++) {

@@ -6,7 +6,8 @@
 // (Linux /proc/self/status VmHWM) over the data alone.
 import { readFileSync } from "node:fs";
 import { Rng } from "@annexml/sparse-io";
-import { createFtrlState, DenseFtrlState, fitMincut } from "../src/index.js";
+import { DenseFtrlState } from "../src/ftrl-state.js";
+import { createFtrlState, fitMincut } from "../src/mincut.js";
 
 const [n, f, k, iters] = [100_000, 100_000, 166, 1].map((d, i) => Number(process.argv[2 + i] ?? d));
 const budget = Number(process.argv[6] ?? 2 ** 31);

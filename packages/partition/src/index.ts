@@ -1,19 +1,10 @@
-export {
-  DenseFtrlState,
-  type FtrlState,
-  ftrlInitialZ,
-  SparseFtrlState,
-  sigmoid,
-} from "./ftrl-state.js";
-export { fitKmeans, kmeansPartitioner } from "./kmeans.js";
-export { createFtrlState, fitMincut, mincutPartitioner } from "./mincut.js";
-export {
-  accumulateInvertedScores,
-  argmaxLowest,
-  partitionModelFromArrays,
-  singlePartitionModel,
-  validatePartitionArrays,
-} from "./model.js";
+/**
+ * @annexml/partition: data partitioning for AnnexML (spherical k-means and
+ * min-cut of the label kNN graph) behind one `Partitioner` interface.
+ */
+export { fitKmeans } from "./kmeans.js";
+export { fitMincut } from "./mincut.js";
+export { partitionModelFromArrays } from "./model.js";
 export {
   DEFAULT_PARTITION_OPTIONS,
   type ResolvedPartitionOptions,

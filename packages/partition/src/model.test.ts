@@ -128,7 +128,9 @@ describe("inverted-index model", () => {
     expect(bad({ numFeatures: -1 })).toThrow(
       "numFeatures must be a non-negative integer, but is -1",
     );
-    expect(bad({ featurePtr: [0, 1, 2] })).toThrow(TypeError);
+    expect(bad({ featurePtr: [0, 1, 2] })).toThrow(
+      expect.objectContaining({ code: "BAD_INPUT", message: "featurePtr must be an Int32Array" }),
+    );
     expect(bad({ featurePtr: Int32Array.from([0, 2]) })).toThrow(
       "featurePtr must have numFeatures + 1 = 3 entries, but has 2",
     );

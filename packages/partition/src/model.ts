@@ -1,4 +1,5 @@
 import type { CsrMatrix } from "@annexml/sparse-io";
+import { badInput } from "@annexml/sparse-io";
 import type { PartitionArrays, PartitionModel } from "./types.js";
 
 /**
@@ -68,7 +69,7 @@ class InvertedIndexModel implements PartitionModel {
 
   assign(indices: Int32Array, values: Float32Array): number {
     if (values.length < indices.length) {
-      throw new RangeError(
+      throw badInput(
         `values must have at least indices.length = ${indices.length} entries, but has ${values.length}`,
       );
     }
@@ -115,40 +116,39 @@ class InvertedIndexModel implements PartitionModel {
 }
 
 /**
- * Checks the invariants of {@link PartitionArrays} and throws a `RangeError`
- * / `TypeError` naming the first violation. O(entries + numFeatures).
+ * Checks the invariants of {@link PartitionArrays} and throws an
+ * `AnnexmlError` `BAD_INPUT` naming the first violation. O(entries + numFeatures).
  */
 export function validatePartitionArrays(arrays: PartitionArrays): void {
   if (typeof arrays !== "object" || arrays === null) {
-    throw new TypeError(`partition arrays must be an object, but is ${arrays}`);
+    throw badInput(`partition arrays must be an object, but is ${arrays}`);
   }
   const { k, numFeatures, featurePtr, partitions, weights } = arrays;
-  if (!Number.isInteger(k) || k < 1)
-    throw new RangeError(`k must be a positive integer, but is ${k}`);
+  if (!Number.isInteger(k) || k < 1) throw badInput(`k must be a positive integer, but is ${k}`);
   if (!Number.isInteger(numFeatures) || numFeatures < 0) {
-    throw new RangeError(`numFeatures must be a non-negative integer, but is ${numFeatures}`);
+    throw badInput(`numFeatures must be a non-negative integer, but is ${numFeatures}`);
   }
-  if (!(featurePtr instanceof Int32Array)) throw new TypeError("featurePtr must be an Int32Array");
-  if (!(partitions instanceof Int32Array)) throw new TypeError("partitions must be an Int32Array");
-  if (!(weights instanceof Float32Array)) throw new TypeError("weights must be a Float32Array");
+  if (!(featurePtr instanceof Int32Array)) throw badInput("featurePtr must be an Int32Array");
+  if (!(partitions instanceof Int32Array)) throw badInput("partitions must be an Int32Array");
+  if (!(weights instanceof Float32Array)) throw badInput("weights must be a Float32Array");
   if (featurePtr.length !== numFeatures + 1) {
-    throw new RangeError(
+    throw badInput(
       `featurePtr must have numFeatures + 1 = ${numFeatures + 1} entries, but has ${featurePtr.length}`,
     );
   }
   if (weights.length !== partitions.length) {
-    throw new RangeError(
+    throw badInput(
       `weights must have as many entries as partitions (${partitions.length}), but has ${weights.length}`,
     );
   }
   if (featurePtr[0] !== 0 || featurePtr[numFeatures] !== partitions.length) {
-    throw new RangeError(
+    throw badInput(
       `featurePtr must start at 0 and end at the entry count ${partitions.length}, but runs from ${featurePtr[0]} to ${featurePtr[numFeatures]}`,
     );
   }
   for (let f = 0; f < numFeatures; f++) {
     if (featurePtr[f + 1] < featurePtr[f]) {
-      throw new RangeError(
+      throw badInput(
         `featurePtr decreases at feature ${f} (${featurePtr[f]} > ${featurePtr[f + 1]})`,
       );
     }
@@ -160,14 +160,14 @@ export function validatePartitionArrays(arrays: PartitionArrays): void {
     for (let p = from; p < to; p++) {
       const c = partitions[p];
       if (c <= previous || c >= k) {
-        throw new RangeError(
+        throw badInput(
           `feature ${f} must list sorted unique partitions in [0, ${k}), but has ${c} after ${previous}`,
         );
       }
       previous = c;
       const w = weights[p];
       if (!Number.isFinite(w) || w === 0) {
-        throw new RangeError(
+        throw badInput(
           `weight of feature ${f}, partition ${c} must be finite and non-zero, but is ${w}`,
         );
       }

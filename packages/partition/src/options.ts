@@ -1,4 +1,11 @@
-import { type CsrMatrix, type LabelMatrix, Rng, validateCsr } from "@annexml/sparse-io";
+import {
+  badInput,
+  badOption,
+  type CsrMatrix,
+  type LabelMatrix,
+  Rng,
+  validateCsr,
+} from "@annexml/sparse-io";
 import type { EpochInfo, PartitionOptions } from "./types.js";
 
 /** {@link PartitionOptions} with every default filled in (`k` stays optional: it is derived from N). */
@@ -33,23 +40,23 @@ export const DEFAULT_PARTITION_OPTIONS: ResolvedPartitionOptions = Object.freeze
 
 function positiveInteger(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1)
-    throw new RangeError(`${name} must be a positive integer, but is ${v}`);
+    throw badOption(`${name} must be a positive integer, but is ${v}`);
 }
 
 function nonNegativeInteger(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0) {
-    throw new RangeError(`${name} must be a non-negative integer, but is ${v}`);
+    throw badOption(`${name} must be a non-negative integer, but is ${v}`);
   }
 }
 
 /**
- * Fills in the defaults and checks every option, throwing a `RangeError` /
- * `TypeError` that names the bad value (e.g. "k must be a positive integer,
+ * Fills in the defaults and checks every option, throwing an
+ * `AnnexmlError` `BAD_OPTION` that names the bad value (e.g. "k must be a positive integer,
  * but is 0"). Does not know N, so `k <= N` is checked by {@link resolvePartitionCount}.
  */
 export function validatePartitionOptions(options: PartitionOptions = {}): ResolvedPartitionOptions {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`options must be an object, but is ${options}`);
+    throw badOption(`options must be an object, but is ${options}`);
   }
   const o = { ...DEFAULT_PARTITION_OPTIONS };
   for (const key of Object.keys(options) as (keyof PartitionOptions)[]) {
@@ -58,25 +65,25 @@ export function validatePartitionOptions(options: PartitionOptions = {}): Resolv
   if (o.k !== undefined) positiveInteger("k", o.k);
   positiveInteger("clusterSize", o.clusterSize);
   nonNegativeInteger("iters", o.iters);
-  if (!Number.isInteger(o.seed)) throw new RangeError(`seed must be an integer, but is ${o.seed}`);
+  if (!Number.isInteger(o.seed)) throw badOption(`seed must be an integer, but is ${o.seed}`);
   if (!(o.eta0 > 0) || !Number.isFinite(o.eta0)) {
-    throw new RangeError(`eta0 must be a positive finite number, but is ${o.eta0}`);
+    throw badOption(`eta0 must be a positive finite number, but is ${o.eta0}`);
   }
   if (!(o.lambda >= 0) || !Number.isFinite(o.lambda)) {
-    throw new RangeError(`lambda must be a non-negative finite number, but is ${o.lambda}`);
+    throw badOption(`lambda must be a non-negative finite number, but is ${o.lambda}`);
   }
   positiveInteger("numNeighbours", o.numNeighbours);
   if (typeof o.labelNormalize !== "boolean") {
-    throw new TypeError(`labelNormalize must be a boolean, but is ${o.labelNormalize}`);
+    throw badOption(`labelNormalize must be a boolean, but is ${o.labelNormalize}`);
   }
   nonNegativeInteger("pruneBudget", o.pruneBudget);
   if (!(o.memoryBudgetBytes >= 0)) {
-    throw new RangeError(
+    throw badOption(
       `memoryBudgetBytes must be a non-negative number, but is ${o.memoryBudgetBytes}`,
     );
   }
   if (o.onEpoch !== undefined && typeof o.onEpoch !== "function") {
-    throw new TypeError(`onEpoch must be a function, but is ${typeof o.onEpoch}`);
+    throw badOption(`onEpoch must be a function, but is ${typeof o.onEpoch}`);
   }
   return Object.freeze(o);
 }
@@ -88,7 +95,7 @@ export function validatePartitionOptions(options: PartitionOptions = {}): Resolv
 export function resolvePartitionCount(n: number, options: ResolvedPartitionOptions): number {
   if (options.k === undefined) return Math.max(Math.floor(n / options.clusterSize), 1);
   if (options.k > n) {
-    throw new RangeError(`k must be at most the number of rows (${n}), but is ${options.k}`);
+    throw badOption(`k must be at most the number of rows (${n}), but is ${options.k}`);
   }
   return options.k;
 }
@@ -96,7 +103,7 @@ export function resolvePartitionCount(n: number, options: ResolvedPartitionOptio
 /**
  * Checks the inputs of `fit`: valid CSR shapes, finite feature values, at
  * least one row and one non-zero feature, labels with as many rows as the features, and (when
- * `needLabels`) at least one label. Throws `RangeError` / `TypeError`.
+ * `needLabels`) at least one label. Throws an `AnnexmlError` `BAD_INPUT`.
  */
 export function validateFitInput(
   features: CsrMatrix,
@@ -104,37 +111,35 @@ export function validateFitInput(
   needLabels: boolean,
 ): void {
   if (typeof features !== "object" || features === null) {
-    throw new TypeError(`features must be a CsrMatrix, but is ${features}`);
+    throw badInput(`features must be a CsrMatrix, but is ${features}`);
   }
   if (typeof labels !== "object" || labels === null) {
-    throw new TypeError(`labels must be a LabelMatrix, but is ${labels}`);
+    throw badInput(`labels must be a LabelMatrix, but is ${labels}`);
   }
   if (!(features.values instanceof Float32Array)) {
-    throw new TypeError("features: values must be a Float32Array");
+    throw badInput("features: values must be a Float32Array");
   }
   validateCsr(features, "features");
   const { values } = features;
   for (let p = 0; p < values.length; p++) {
     if (!Number.isFinite(values[p])) {
-      throw new RangeError(`features: every value must be finite, but entry ${p} is ${values[p]}`);
+      throw badInput(`features: every value must be finite, but entry ${p} is ${values[p]}`);
     }
   }
   validateCsr(labels, "labels");
-  if (features.rows === 0) throw new RangeError("features must have at least one row, but has 0");
+  if (features.rows === 0) throw badInput("features must have at least one row, but has 0");
   if (labels.rows !== features.rows) {
-    throw new RangeError(
+    throw badInput(
       `labels must have as many rows as features (${features.rows}), but has ${labels.rows}`,
     );
   }
   if (features.indptr[features.rows] === 0) {
-    throw new RangeError(
+    throw badInput(
       `features must have at least one non-zero entry, but all ${features.rows} rows are empty`,
     );
   }
   if (needLabels && labels.indptr[labels.rows] === 0) {
-    throw new RangeError(
-      `labels must have at least one label, but all ${labels.rows} rows are empty`,
-    );
+    throw badInput(`labels must have at least one label, but all ${labels.rows} rows are empty`);
   }
 }
 

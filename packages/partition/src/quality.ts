@@ -1,4 +1,5 @@
 import type { KnnResult } from "@annexml/sparse-io";
+import { badInput } from "@annexml/sparse-io";
 
 /**
  * The fraction of graph pairs (i, j) — every `j = graph.ids[i * graph.k + q]
@@ -9,7 +10,7 @@ import type { KnnResult } from "@annexml/sparse-io";
  */
 export function samePartitionFraction(assignment: Int32Array, graph: KnnResult): number {
   if (assignment.length !== graph.rows) {
-    throw new RangeError(
+    throw badInput(
       `assignment must have graph.rows = ${graph.rows} entries, but has ${assignment.length}`,
     );
   }
@@ -32,8 +33,7 @@ export function partitionSizes(assignment: Int32Array, k: number): Int32Array {
   const sizes = new Int32Array(k);
   for (let r = 0; r < assignment.length; r++) {
     const c = assignment[r];
-    if (!(c >= 0 && c < k))
-      throw new RangeError(`assignment[${r}] must be in [0, ${k}), but is ${c}`);
+    if (!(c >= 0 && c < k)) throw badInput(`assignment[${r}] must be in [0, ${k}), but is ${c}`);
     sizes[c]++;
   }
   return sizes;

@@ -58,11 +58,13 @@ describe("registry", () => {
     expect(() => registerPartitioner({ ...moduloPartitioner })).toThrow(
       'a partitioner named "feature-modulo" is already registered',
     );
+    const badOption = expect.objectContaining({ name: "AnnexmlError", code: "BAD_OPTION" });
     expect(() => registerPartitioner({ name: "kmeans", fit: moduloPartitioner.fit })).toThrow(
-      RangeError,
+      badOption,
     );
-    expect(() => registerPartitioner({ name: "", fit: moduloPartitioner.fit })).toThrow(TypeError);
-    expect(() => registerPartitioner({ name: "x" } as unknown as Partitioner)).toThrow(TypeError);
+    expect(() => registerPartitioner({ name: "", fit: moduloPartitioner.fit })).toThrow(badOption);
+    expect(() => registerPartitioner({ name: "x" } as unknown as Partitioner)).toThrow(badOption);
+    expect(() => createPartitioner("nope")).toThrow(badOption);
   });
 });
 
@@ -114,11 +116,16 @@ for (const name of ["kmeans", "mincut", "feature-modulo"]) {
       expect(() => p.fit(x, labels, { k: 121 })).toThrow(
         "k must be at most the number of rows (120), but is 121",
       );
-      expect(() => p.fit(x, labels, { k: 2.5 })).toThrow(RangeError);
+      expect(() => p.fit(x, labels, { k: 2.5 })).toThrow(
+        expect.objectContaining({ name: "AnnexmlError", code: "BAD_OPTION" }),
+      );
       const fewer = { ...labels, rows: 119, indptr: labels.indptr.subarray(0, 120) };
       const shortLabels = { ...fewer, indices: labels.indices.subarray(0, fewer.indptr[119]) };
       expect(() => p.fit(x, shortLabels, { k: 2 })).toThrow(
-        "labels must have as many rows as features (120), but has 119",
+        expect.objectContaining({
+          code: "BAD_INPUT",
+          message: "labels must have as many rows as features (120), but has 119",
+        }),
       );
       const nan = { ...x, values: x.values.slice() };
       nan.values[5] = Number.NaN;
@@ -175,7 +182,12 @@ describe("options", () => {
       "lambda must be a non-negative finite number, but is NaN",
     );
     expect(bad({ numNeighbours: 0 })).toThrow("numNeighbours must be a positive integer, but is 0");
-    expect(bad({ labelNormalize: 1 })).toThrow(TypeError);
+    expect(bad({ labelNormalize: 1 })).toThrow(
+      expect.objectContaining({
+        code: "BAD_OPTION",
+        message: "labelNormalize must be a boolean, but is 1",
+      }),
+    );
     expect(bad({ pruneBudget: 1.5 })).toThrow(
       "pruneBudget must be a non-negative integer, but is 1.5",
     );

@@ -1,3 +1,4 @@
+import { badOption } from "@annexml/sparse-io";
 import { kmeansPartitioner } from "./kmeans.js";
 import { mincutPartitioner } from "./mincut.js";
 import type { Partitioner } from "./types.js";
@@ -13,13 +14,13 @@ const registry = new Map<string, Partitioner>([
 /**
  * The partitioner registered under `name`: "kmeans" (spherical k-means,
  * cls_type 0), "mincut" (min-cut of the label kNN graph, cls_type 1) or one
- * added with {@link registerPartitioner}. Throws a `RangeError` listing the
+ * added with {@link registerPartitioner}. Throws an `AnnexmlError` `BAD_OPTION` listing the
  * known names otherwise.
  */
 export function createPartitioner(name: string): Partitioner {
   const p = registry.get(name);
   if (p === undefined) {
-    throw new RangeError(
+    throw badOption(
       `unknown partitioner ${JSON.stringify(name)}; known partitioners: ${partitionerNames().join(", ")}`,
     );
   }
@@ -29,19 +30,19 @@ export function createPartitioner(name: string): Partitioner {
 /**
  * Makes `p` available to {@link createPartitioner} under `p.name`. Names are
  * unique: registering a name twice (including "kmeans" / "mincut") throws a
- * `RangeError`, so a built-in is never silently replaced.
+ * `AnnexmlError` `BAD_OPTION`, so a built-in is never silently replaced.
  */
 export function registerPartitioner(p: Partitioner): void {
   if (typeof p !== "object" || p === null || typeof p.fit !== "function") {
-    throw new TypeError("a partitioner must be an object with a name and a fit function");
+    throw badOption("a partitioner must be an object with a name and a fit function");
   }
   if (typeof p.name !== "string" || p.name.length === 0) {
-    throw new TypeError(
+    throw badOption(
       `partitioner name must be a non-empty string, but is ${JSON.stringify(p.name)}`,
     );
   }
   if (registry.has(p.name)) {
-    throw new RangeError(`a partitioner named ${JSON.stringify(p.name)} is already registered`);
+    throw badOption(`a partitioner named ${JSON.stringify(p.name)} is already registered`);
   }
   registry.set(p.name, p);
 }

@@ -1,3 +1,4 @@
+import { badInput, badOption } from "./errors.js";
 import type { CsrMatrix, LabelMatrix } from "./types.js";
 
 /** The entries of one CSR row, as views into the matrix (no copy). */
@@ -92,7 +93,7 @@ export function selectRows(
   const indptr = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
     const r = rows[i];
-    if (!(r >= 0 && r < m.rows)) throw new RangeError(`row ${r} is out of range [0, ${m.rows})`);
+    if (!(r >= 0 && r < m.rows)) throw badOption(`row ${r} is out of range [0, ${m.rows})`);
     indptr[i + 1] = indptr[i] + m.indptr[r + 1] - m.indptr[r];
   }
   const indices = new Int32Array(indptr[n]);
@@ -110,40 +111,40 @@ export function selectRows(
 
 /**
  * Checks the CSR invariants (see {@link CsrMatrix}) and throws a
- * `RangeError` / `TypeError` naming the first violation. `name` prefixes the
+ * `AnnexmlError` `BAD_INPUT` naming the first violation. `name` prefixes the
  * message (e.g. "features"). O(nnz); call it at API boundaries, not in loops.
  */
 export function validateCsr(m: LabelMatrix & { values?: Float32Array }, name = "matrix"): void {
   if (!(m.indptr instanceof Int32Array) || !(m.indices instanceof Int32Array)) {
-    throw new TypeError(`${name}: indptr and indices must be Int32Arrays`);
+    throw badInput(`${name}: indptr and indices must be Int32Arrays`);
   }
   if (!Number.isInteger(m.rows) || m.rows < 0 || !Number.isInteger(m.cols) || m.cols < 0) {
-    throw new RangeError(
+    throw badInput(
       `${name}: rows and cols must be non-negative integers, but are ${m.rows} and ${m.cols}`,
     );
   }
   if (m.indptr.length !== m.rows + 1) {
-    throw new RangeError(
+    throw badInput(
       `${name}: indptr must have rows + 1 = ${m.rows + 1} entries, but has ${m.indptr.length}`,
     );
   }
   if (m.indptr[0] !== 0 || m.indptr[m.rows] !== m.indices.length) {
-    throw new RangeError(`${name}: indptr must start at 0 and end at nnz = ${m.indices.length}`);
+    throw badInput(`${name}: indptr must start at 0 and end at nnz = ${m.indices.length}`);
   }
   if (m.values !== undefined && m.values.length !== m.indices.length) {
-    throw new RangeError(
+    throw badInput(
       `${name}: values must have nnz = ${m.indices.length} entries, but has ${m.values.length}`,
     );
   }
   for (let r = 0; r < m.rows; r++) {
     const from = m.indptr[r];
     const to = m.indptr[r + 1];
-    if (to < from) throw new RangeError(`${name}: indptr decreases at row ${r}`);
+    if (to < from) throw badInput(`${name}: indptr decreases at row ${r}`);
     let previous = -1;
     for (let p = from; p < to; p++) {
       const c = m.indices[p];
       if (c <= previous || c >= m.cols) {
-        throw new RangeError(
+        throw badInput(
           `${name}: row ${r} must have sorted unique indices in [0, ${m.cols}), but has ${c} after ${previous}`,
         );
       }

@@ -24,10 +24,21 @@ export type AnnexmlErrorCode =
   | "TOO_LARGE"
   /** The file cannot be opened or read. */
   | "FILE_UNREADABLE"
+  /** An output that cannot be created or written (no directory, no permission, ENOSPC). */
+  | "FILE_UNWRITABLE"
   /** A file that is not of the expected kind (e.g. not a model). */
   | "BAD_FORMAT"
-  /** An invalid option, configuration key or value. */
-  | "BAD_OPTION";
+  /**
+   * An invalid option, configuration key or value, or a scalar argument out
+   * of range (a `k`, an offset, a row id, a name): misuse by the caller.
+   */
+  | "BAD_OPTION"
+  /**
+   * An in-memory data argument (a matrix, vector, graph, label sets, arrays
+   * of a model, an output buffer) whose type, shape or values break its
+   * documented invariants, e.g. a CSR row with unsorted indices.
+   */
+  | "BAD_INPUT";
 
 /** Where in an input an error was found. Lines and columns are 1-based; 0 = unknown. */
 export interface ErrorLocation {
@@ -46,10 +57,13 @@ export function truncateText(text: string, max = MAX_TEXT): string {
 }
 
 /**
- * A problem with data or a file (as opposed to API misuse, which throws
- * `TypeError` / `RangeError`). The message reads
+ * A problem the caller can act on, told apart from a bug by its class and
+ * its {@link AnnexmlErrorCode}: a bad option (`BAD_OPTION`), malformed
+ * in-memory data (`BAD_INPUT`), or a problem with a file (the other codes).
+ * Every package of the repository throws it for these; anything else thrown
+ * (a stray `TypeError` or `RangeError`) is a bug. The message reads
  * `file:line:column: what was wrong: "offending text"` so a CLI can print it
- * as one line.
+ * as one line (without a location it is just the reason).
  */
 export class AnnexmlError extends Error {
   override readonly name = "AnnexmlError";
@@ -84,4 +98,24 @@ function formatMessage(reason: string, where: ErrorLocation, text: string | unde
   if (where.line && where.column) prefix += `:${where.column}`;
   const quoted = text === undefined ? "" : `: ${JSON.stringify(text)}`;
   return `${prefix ? `${prefix}: ` : ""}${reason}${quoted}`;
+}
+
+/**
+ * An {@link AnnexmlError} with code `BAD_OPTION` and no location: the way
+ * every `validate…()` and entry point reports a bad option or argument.
+ * `reason` names the option and its value, e.g.
+ * `"k must be a positive integer, but is 0"`.
+ */
+export function badOption(reason: string): AnnexmlError {
+  return new AnnexmlError("BAD_OPTION", reason);
+}
+
+/**
+ * An {@link AnnexmlError} with code `BAD_INPUT` and no location: an
+ * in-memory data argument breaks its invariants. `reason` names the
+ * argument, the row and the value, e.g.
+ * `"features: indptr decreases at row 3"`.
+ */
+export function badInput(reason: string): AnnexmlError {
+  return new AnnexmlError("BAD_INPUT", reason);
 }

@@ -46,8 +46,13 @@ const ZERO = 48;
 const NINE = 57;
 const COLON = 58;
 
+/** Largest count a header may declare: ids are below 2^31, so at most 2^31 columns. */
+const MAX_HEADER_COUNT = 2 ** 31;
+
 /** A header row count above this is only a hint, never a preallocation. */
 const MAX_ROW_HINT = 1 << 24;
+/** Rows preallocated from a header when the input size is unknown (stdin, gzip). */
+const UNSIZED_ROW_HINT = 1 << 16;
 
 const decoder = new TextDecoder();
 
@@ -57,7 +62,7 @@ const decoder = new TextDecoder();
  * may straddle chunks), then call {@link finish}.
  *
  * Accepted: an optional `N F L` header line (the first non-blank line made of
- * exactly three integers), an empty label field (the line starts with a space
+ * exactly three integers; a count above 2^31 is refused), an empty label field (the line starts with a space
  * or tab), comma-separated labels, `index:value` features separated by spaces
  * or tabs in any order (sorted on load), CRLF, trailing blanks, a UTF-8 BOM,
  * `# comments` after whitespace or on their own line, and blank lines (which,
@@ -69,6 +74,8 @@ export class DatasetParser extends ChunkedLineParser {
   private readonly checkHeader: boolean;
   private readonly shared: boolean;
   private sizeHint: number;
+  /** The size hint as given: bounds what a header's row count may preallocate. */
+  private readonly expectedBytes: number;
   private bytesSeen = 0;
 
   private line = 0;
@@ -101,6 +108,7 @@ export class DatasetParser extends ChunkedLineParser {
     this.checkHeader = options.checkHeader ?? DEFAULT_PARSE_OPTIONS.checkHeader;
     this.shared = options.shared ?? DEFAULT_PARSE_OPTIONS.shared;
     this.sizeHint = options.sizeHint ?? DEFAULT_PARSE_OPTIONS.sizeHint;
+    this.expectedBytes = this.sizeHint;
   }
 
   /** Parses the complete lines of `chunk` and keeps the partial last line for later. */
@@ -457,9 +465,23 @@ export class DatasetParser extends ChunkedLineParser {
     }
     if (numbers.length !== 3) return false;
     const [rows, features, labels] = numbers;
+    const largest = Math.max(rows, features, labels);
+    if (largest > MAX_HEADER_COUNT) {
+      // A count 32-bit ids cannot address: refused before anything is sized from it.
+      const text = decoder.decode(buf.subarray(start, end));
+      throw new AnnexmlError(
+        "TOO_LARGE",
+        `the header declares a count above 2^31 (${largest === Number.POSITIVE_INFINITY ? "overflow" : largest}): ids and rows are 32-bit`,
+        { file: this.source, line: this.line, column: 1, text },
+      );
+    }
     this.header = { rows, features, labels };
     this.headerLine = this.line;
-    if (rows > 0 && rows < MAX_ROW_HINT && rows + 1 > this.featurePtr.length) {
+    // A row takes 2 bytes at least: a header claiming more rows than the
+    // input can hold (corrupt) must not make a tiny file allocate for them.
+    const plausible =
+      this.expectedBytes > 0 ? Math.floor(this.expectedBytes / 2) + 1 : UNSIZED_ROW_HINT;
+    if (rows > 0 && rows < MAX_ROW_HINT && rows <= plausible && rows + 1 > this.featurePtr.length) {
       this.featurePtr = grow(this.featurePtr, rows + 2);
       this.labelPtr = grow(this.labelPtr, rows + 2);
     }

@@ -22,6 +22,28 @@ describe("Rng", () => {
     }
   });
 
+  it("draws standard normal deviates by Box–Muller", () => {
+    const rng = new Rng(3);
+    const ref = new Rng(3);
+    const n = 200000;
+    let sum = 0;
+    let sq = 0;
+    let within1 = 0;
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) {
+      const g = rng.nextGaussian();
+      const u = ref.nextFloat();
+      if (g !== Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * ref.nextFloat())) mismatches++;
+      sum += g;
+      sq += g * g;
+      if (Math.abs(g) < 1) within1++;
+    }
+    expect(mismatches).toBe(0);
+    expect(Math.abs(sum / n)).toBeLessThan(0.01);
+    expect(Math.abs(sq / n - 1)).toBeLessThan(0.015);
+    expect(Math.abs(within1 / n - 0.6827)).toBeLessThan(0.005);
+  });
+
   it("shuffles into a permutation", () => {
     const a = new Rng(1).shuffle(Int32Array.from({ length: 100 }, (_, i) => i));
     expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));

@@ -45,6 +45,17 @@ export class Rng {
     return Math.floor((this.nextUint32() / 4294967296) * n);
   }
 
+  /**
+   * A standard normal deviate (Box–Muller from two {@link nextFloat} draws,
+   * the first redrawn while it is 0; the second deviate of the pair is
+   * dropped, so each call consumes two or more draws).
+   */
+  nextGaussian(): number {
+    let u = this.nextFloat();
+    while (u === 0) u = this.nextFloat();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.nextFloat());
+  }
+
   /** Shuffles `array` in place (Fisher–Yates). */
   shuffle<T extends { length: number; [i: number]: number }>(array: T): T {
     for (let i = array.length - 1; i > 0; i--) {

@@ -84,7 +84,10 @@ describe("formatResultLine", () => {
 
   it("refuses non-finite scores", () => {
     expect(() => formatResultLine([], [3], [Number.NaN])).toThrow(
-      new RangeError("the score of label 3 (entry 0) must be finite, but is NaN"),
+      expect.objectContaining({
+        code: "BAD_INPUT",
+        message: "the score of label 3 (entry 0) must be finite, but is NaN",
+      }),
     );
   });
 });
@@ -108,10 +111,16 @@ describe("formatResultChunks", () => {
 
   it("validates its options", () => {
     expect(() => validateFormatResultOptions({ rowsPerChunk: 0 })).toThrow(
-      new RangeError("rowsPerChunk must be a positive integer, but is 0"),
+      expect.objectContaining({
+        code: "BAD_OPTION",
+        message: "rowsPerChunk must be a positive integer, but is 0",
+      }),
     );
     expect(() => validateFormatResultOptions({ truthRowOffset: -1 })).toThrow(
-      new RangeError("truthRowOffset must be a non-negative integer, but is -1"),
+      expect.objectContaining({
+        code: "BAD_OPTION",
+        message: "truthRowOffset must be a non-negative integer, but is -1",
+      }),
     );
   });
 });

@@ -7,7 +7,7 @@ import {
   parseDecimal,
   sortUniqueRange,
 } from "./bytes.js";
-import { AnnexmlError } from "./errors.js";
+import { AnnexmlError, badInput, badOption } from "./errors.js";
 import { finalize, grow, MAX_INT32 } from "./growable.js";
 import type { KnnResult, LabelMatrix } from "./types.js";
 
@@ -43,7 +43,7 @@ export const DEFAULT_FORMAT_RESULT_OPTIONS: Required<FormatResultOptions> = {
 };
 
 /**
- * Checks `options` and fills in the defaults; throws a `RangeError` naming
+ * Checks `options` and fills in the defaults; throws an `AnnexmlError` `BAD_OPTION` naming
  * the bad value.
  */
 export function validateFormatResultOptions(
@@ -52,10 +52,10 @@ export function validateFormatResultOptions(
   const merged = { ...DEFAULT_FORMAT_RESULT_OPTIONS, ...options };
   const { truthRowOffset, rowsPerChunk } = merged;
   if (!Number.isSafeInteger(truthRowOffset) || truthRowOffset < 0) {
-    throw new RangeError(`truthRowOffset must be a non-negative integer, but is ${truthRowOffset}`);
+    throw badOption(`truthRowOffset must be a non-negative integer, but is ${truthRowOffset}`);
   }
   if (!Number.isSafeInteger(rowsPerChunk) || rowsPerChunk < 1) {
-    throw new RangeError(`rowsPerChunk must be a positive integer, but is ${rowsPerChunk}`);
+    throw badOption(`rowsPerChunk must be a positive integer, but is ${rowsPerChunk}`);
   }
   return merged;
 }
@@ -92,7 +92,7 @@ function formatScore(score: number): string {
  *
  * Predictions are written in the given order, the first `count` entries
  * (default all), stopping early at the first negative id (the padding of a
- * {@link KnnResult} row). Throws a `RangeError` for a non-finite score of a
+ * {@link KnnResult} row). Throws an `AnnexmlError` `BAD_INPUT` for a non-finite score of a
  * written entry: the file format has no way to say it.
  */
 export function formatResultLine(
@@ -111,7 +111,7 @@ export function formatResultLine(
     if (id < 0) break;
     const score = scores[j];
     if (!Number.isFinite(score)) {
-      throw new RangeError(`the score of label ${id} (entry ${j}) must be finite, but is ${score}`);
+      throw badInput(`the score of label ${id} (entry ${j}) must be finite, but is ${score}`);
     }
     line += `${j === 0 ? "" : ","}${id}:${formatScore(score)}`;
   }
@@ -125,7 +125,7 @@ export function formatResultLine(
  *
  * Prediction row `r` is written with the true labels of
  * `truth` row `truthRowOffset + r`, so a large prediction run can be written
- * batch by batch. Throws a `RangeError` when `truth` has too few rows.
+ * batch by batch. Throws an `AnnexmlError` `BAD_INPUT` when `truth` has too few rows.
  */
 export function* formatResultChunks(
   truth: LabelMatrix,
@@ -135,12 +135,12 @@ export function* formatResultChunks(
   const { truthRowOffset, rowsPerChunk } = validateFormatResultOptions(options);
   const { rows, k, ids, scores } = predictions;
   if (truthRowOffset + rows > truth.rows) {
-    throw new RangeError(
+    throw badInput(
       `truth must have at least truthRowOffset + predictions.rows = ${truthRowOffset + rows} rows, but has ${truth.rows}`,
     );
   }
   if (ids.length < rows * k || scores.length < rows * k) {
-    throw new RangeError(
+    throw badInput(
       `predictions.ids and .scores must hold rows * k = ${rows * k} entries, but hold ${ids.length} and ${scores.length}`,
     );
   }
@@ -177,6 +177,11 @@ const COLON = 58;
 
 const decoder = new TextDecoder();
 
+/** Padded prediction entries allowed per byte of a result file (a full line has 1 per 4+ bytes). */
+const MAX_PADDED_PER_BYTE = 4;
+/** Padded prediction entries always allowed (8 MB of ids and scores). */
+const MIN_PADDED_LIMIT = 1 << 20;
+
 /**
  * Incremental parser of prediction result files. Feed it byte chunks of any
  * size with {@link ResultFileParser.push} (lines may straddle chunks), then
@@ -192,8 +197,10 @@ const decoder = new TextDecoder();
  * accepted, like the script's `split()`. Also accepted: CRLF, trailing
  * blanks, a UTF-8 BOM, a last line without newline. Scores are decimals
  * (`12`, `12.0`, `-1.5e3`) stored as 32-bit floats; `nan` and `inf` are
- * rejected. Anything else throws an `AnnexmlError` with code
- * `BAD_RESULT_LINE`, the file, 1-based line and column (in bytes) and the
+ * rejected. A file whose rows, padded to the longest line, would need more
+ * than 4 entries per byte of the file (plus 2^20) is refused with code
+ * `TOO_LARGE` (memory stays proportional to the file). Anything else throws
+ * an `AnnexmlError` with code `BAD_RESULT_LINE`, the file, 1-based line and column (in bytes) and the
  * offending text.
  */
 export class ResultFileParser extends ChunkedLineParser {
@@ -211,9 +218,18 @@ export class ResultFileParser extends ChunkedLineParser {
   private predCount = 0;
   private maxPredictions = 0;
 
+  /** Bytes pushed so far: bounds the padded prediction arrays {@link finish} allocates. */
+  private bytes = 0;
+
   /** @param source Name used in error messages (a path, `-`, or a caller's name). */
   constructor(readonly source: string = "<memory>") {
     super();
+  }
+
+  /** Parses the complete lines of `chunk` and keeps the partial last line for later. */
+  override push(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+    super.push(chunk);
   }
 
   protected override parseLines(buf: Uint8Array, pos: number, limit: number): number {
@@ -237,6 +253,17 @@ export class ResultFileParser extends ChunkedLineParser {
         {
           file: this.source,
         },
+      );
+    }
+    // Every row is padded to the longest line's k: a few long lines among many
+    // short ones would make a small file cost gigabytes. A file written by
+    // predict has about k predictions on every line (4+ bytes each).
+    if (rows * k > MAX_PADDED_PER_BYTE * this.bytes + MIN_PADDED_LIMIT) {
+      throw new AnnexmlError(
+        "TOO_LARGE",
+        `${rows} rows padded to the longest line's ${k} predictions need ${rows * k} entries, ` +
+          `more than ${MAX_PADDED_PER_BYTE} per byte of the file: most lines have far fewer predictions than the longest`,
+        { file: this.source },
       );
     }
     const ids = new Int32Array(rows * k).fill(-1);

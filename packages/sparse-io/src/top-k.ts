@@ -1,3 +1,4 @@
+import { badOption } from "./errors.js";
 /**
  * Keeps the k best `(id, score)` pairs pushed into it: higher score first,
  * and between equal scores the lower id (the project-wide tie rule). A
@@ -12,7 +13,7 @@ export class TopK {
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 0) {
-      throw new RangeError(`capacity must be a non-negative integer, but is ${capacity}`);
+      throw badOption(`capacity must be a non-negative integer, but is ${capacity}`);
     }
     this.k = capacity;
     this.heapIds = new Int32Array(capacity);

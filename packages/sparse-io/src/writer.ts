@@ -1,3 +1,4 @@
+import { badInput } from "./errors.js";
 import type { CsrMatrix, Dataset, LabelMatrix } from "./types.js";
 
 /** Options of {@link formatDataset}. */
@@ -43,7 +44,7 @@ export function formatRow(features: CsrMatrix, labels: LabelMatrix, r: number): 
  * whole lines (for streaming to a file). The text reads back to the same
  * matrices. A row with neither labels nor features cannot be written (the
  * format would make it a blank line, which is not a row): it is a
- * `RangeError` naming the row.
+ * `AnnexmlError` `BAD_INPUT` naming the row.
  */
 export function* formatDataset(
   data: Pick<Dataset, "features" | "labels">,
@@ -51,7 +52,7 @@ export function* formatDataset(
 ): Generator<string, void, undefined> {
   const { features, labels } = data;
   if (features.rows !== labels.rows) {
-    throw new RangeError(
+    throw badInput(
       `features and labels must have the same rows, but have ${features.rows} and ${labels.rows}`,
     );
   }
@@ -62,9 +63,7 @@ export function* formatDataset(
       features.indptr[r] === features.indptr[r + 1] &&
       labels.indptr[r] === labels.indptr[r + 1]
     ) {
-      throw new RangeError(
-        `row ${r} has neither labels nor features and cannot be written as text`,
-      );
+      throw badInput(`row ${r} has neither labels nor features and cannot be written as text`);
     }
     chunk += `${formatRow(features, labels, r)}\n`;
     if ((r + 1) % rowsPerChunk === 0) {

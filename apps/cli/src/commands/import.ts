@@ -78,7 +78,7 @@ export async function runImport(
   const reporter = new Reporter({ verbose: o.verbose });
   const start = performance.now();
   const model = await importCppModel(input, {
-    numThread: o.num_thread,
+    numThreads: o.num_thread,
     feature0: o.feature0,
     reporter,
   });

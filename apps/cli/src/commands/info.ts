@@ -30,7 +30,7 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
     `written by: ${Object.entries(info.versions)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
-    `training data: ${info.data.file || "(in memory)"}: ${info.data.rows} rows, ${info.data.features} features, ${info.data.labels} labels, ${info.origin === "annexml-cpp" ? "non-zeros not recorded by the original" : `${info.data.nnz} non-zeros`}`,
+    `training data: ${info.data.file || "(in memory)"}: ${info.data.rows} rows, ${idRange(info.data.features, info.data.usedFeatures)} features, ${idRange(info.data.labels, info.data.usedLabels)} labels, ${info.origin === "annexml-cpp" ? "non-zeros not recorded by the original" : `${info.data.nnz} non-zeros`}`,
     `learners: ${model.numLearners}, partitions per learner: ${[...new Set(info.stats.partitions)].join("/")}` +
       `, rows per partition: ${summary.partitionSizes.min}..${summary.partitionSizes.max}`,
     "parameters:",
@@ -44,4 +44,9 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
   }
   for (const note of summary.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
+}
+
+/** "1836", or "12 used of ids up to 2147483646" for sparse ids. */
+function idRange(range: number, used: number | undefined): string {
+  return used === undefined || used === range ? String(range) : `${used} (ids up to ${range - 1})`;
 }

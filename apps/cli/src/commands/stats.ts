@@ -1,5 +1,11 @@
 import { stat } from "node:fs/promises";
-import { columnCounts, type Dataset, readDataset } from "@annexml/sparse-io";
+import {
+  columnCounts,
+  compactColumns,
+  type Dataset,
+  readDataset,
+  usedColumns,
+} from "@annexml/sparse-io";
 
 /** What `annexml stats` reports about a dataset file. */
 export interface DatasetStats {
@@ -17,6 +23,7 @@ export interface DatasetStats {
   rowsWithoutLabels: number;
   rowsWithoutFeatures: number;
   distinctLabelsUsed: number;
+  distinctFeaturesUsed: number;
   /** Rows per label over the labels that occur: min, quartiles, 90th and 99th percentiles, max. */
   labelFrequency: {
     min: number;
@@ -57,7 +64,8 @@ function summarise(file: string, data: Dataset, readSeconds: number, bytes: numb
     if (nl === 0) noLabels++;
     if (nf === 0) noFeatures++;
   }
-  const used = columnCounts(labels)
+  // Counted over the labels in use (dense ids): ids near 2^31 cost nothing.
+  const used = columnCounts(compactColumns(labels).matrix)
     .filter((c) => c > 0)
     .sort();
   const quantile = (q: number) =>
@@ -78,6 +86,7 @@ function summarise(file: string, data: Dataset, readSeconds: number, bytes: numb
     rowsWithoutLabels: noLabels,
     rowsWithoutFeatures: noFeatures,
     distinctLabelsUsed: used.length,
+    distinctFeaturesUsed: usedColumns(features).length,
     labelFrequency: {
       min: used.length ? used[0] : 0,
       p25: quantile(0.25),
@@ -102,7 +111,7 @@ export function formatStats(s: DatasetStats): string {
     `file: ${s.file}`,
     `header: ${s.header ? `${s.header.rows} ${s.header.features} ${s.header.labels}` : "none"}`,
     `rows: ${s.rows}`,
-    `features: ${s.features} (max id ${s.maxFeatureId})`,
+    `features: ${s.features} (max id ${s.maxFeatureId}, ${s.distinctFeaturesUsed} used)`,
     `labels: ${s.labels} (max id ${s.maxLabelId}, ${s.distinctLabelsUsed} used)`,
     `feature non-zeros: ${s.nnz}`,
     `label entries: ${s.labelEntries}`,

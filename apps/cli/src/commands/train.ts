@@ -1,14 +1,42 @@
 import { stat } from "node:fs/promises";
+import { readDataset } from "@annexml/sparse-io";
 import { type AnnexmlParams, loadParams, requireFiles } from "../config.js";
+import {
+  availableMemory,
+  dataSizes,
+  estimateTraining,
+  formatEstimate,
+} from "../engine/estimate.js";
 import { trainModel } from "../engine/trainer.js";
 import { Reporter } from "../progress.js";
 
 /** `annexml train CONFIG.json [key=value ...]`: trains and writes model_file. */
 export async function runTrain(configFile: string, overrides: string[]): Promise<void> {
   const params = await loadParams(configFile, overrides);
+  if (params.dry_run === 1) {
+    requireFiles(params, ["train_file"]);
+    await printEstimate(params);
+    return;
+  }
   requireFiles(params, ["train_file", "model_file"]);
   const reporter = new Reporter({ verbose: params.verbose });
   await trainAndSave(params, reporter);
+}
+
+/** `dry_run=1`: reads the data and prints the estimated peak memory and model size; trains nothing. */
+export async function printEstimate(params: AnnexmlParams): Promise<void> {
+  const { features, labels } = await readDataset(params.train_file);
+  const sizes = dataSizes(features, labels);
+  const estimate = estimateTraining(sizes, params);
+  const limit = params.max_memory > 0 ? params.max_memory * 1024 * 1024 : availableMemory();
+  const lines = [
+    `Train data: ${sizes.rows} rows, ${sizes.features} distinct features, ${sizes.labels} distinct labels, ${sizes.nnz} non-zeros; ` +
+      `${params.num_learner} learners x ${estimate.partitions} partitions, ${params.num_thread} thread${params.num_thread > 1 ? "s" : ""}`,
+    ...formatEstimate(estimate),
+    `${params.max_memory > 0 ? `max_memory ${params.max_memory} MB` : `Available memory ${(limit / 1024 / 1024).toFixed(0)} MB`}: ` +
+      (estimate.peakBytes <= limit ? "fits" : "does NOT fit: training would stop here"),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 /** Trains with `params` and saves to `model_file`, printing the summary. */

@@ -8,9 +8,10 @@ import {
 } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
 import type { AnnexmlModel, ModelPredictOptions } from "../model/model.js";
+import { predictOptionsOf, trainingOptionsOf } from "../options.js";
 import type { Reporter } from "../progress.js";
 import { createPredictRunner } from "./runner.js";
-import { indexTask, taskSeeds } from "./tasks.js";
+import { indexTask, searchGraphOptions } from "./tasks.js";
 
 /** Rows read per batch; each batch is split into one piece per thread. */
 const BATCH_ROWS = 8192;
@@ -21,16 +22,12 @@ const BATCH_ROWS = 8192;
  * In memory only: the model file is not touched.
  */
 export function rebuildGraphs(model: AnnexmlModel, numEdges: number): void {
-  const p = model.info.params;
+  const p = trainingOptionsOf(model.info.params);
   model.learners.forEach((learner, l) => {
     learner.parts.forEach((part, k) => {
       if (part.rows.length === 0) return;
       const vectors = embeddingModelFromArrays(part.embedding).embeddings;
-      part.index = indexTask(vectors, {
-        leafSize: p.num_nn,
-        numEdges,
-        seed: taskSeeds.searchIndex(p, l, k),
-      });
+      part.index = indexTask(vectors, searchGraphOptions({ ...p, numEdges }, l, k));
     });
   });
 }
@@ -42,13 +39,7 @@ export async function predictFile(
   reporter: Reporter,
 ): Promise<{ rows: number; seconds: number }> {
   const start = performance.now();
-  const options: ModelPredictOptions = {
-    k: 10,
-    numLearners: params.num_learner,
-    numNeighbours: params.num_nn,
-    predType: params.pred_type,
-    searchEps: params.search_eps,
-  };
+  const options: ModelPredictOptions = predictOptionsOf(params);
   model.predictSettings(options);
   const threads = params.num_thread;
   const runner = createPredictRunner(model, options, threads);

@@ -1,4 +1,10 @@
-import { type AnnIndex, buildIndex, type IndexArrays, indexFromArrays } from "@annexml/ann-search";
+import {
+  type AnnIndex,
+  type AnnIndexKind,
+  buildIndex,
+  type IndexArrays,
+  indexFromArrays,
+} from "@annexml/ann-search";
 import {
   type EmbeddingArrays,
   type EmbeddingModel,
@@ -9,7 +15,13 @@ import {
   type PartitionModel,
   partitionModelFromArrays,
 } from "@annexml/partition";
-import { type CsrMatrix, type KnnResult, type LabelMatrix, TopK } from "@annexml/sparse-io";
+import {
+  type CsrMatrix,
+  IdLookup,
+  type KnnResult,
+  type LabelMatrix,
+  TopK,
+} from "@annexml/sparse-io";
 
 /** One partition of one learner, as stored: its training rows, embedding and search index. */
 export interface PartArrays {
@@ -31,8 +43,8 @@ export interface PredictSettings {
   numLearners: number;
   /** Neighbours searched per learner (num_nn). */
   numNeighbours: number;
-  /** 1 = graph search, 0 = brute force. */
-  predType: number;
+  /** `graph`: the stored search graphs; `bruteForce`: exact scans (`pred_type` 1 / 0). */
+  search: AnnIndexKind;
   /** Exploration slack of the graph search. */
   searchEps: number;
   /** Labels returned per row (10, as the original). */
@@ -68,12 +80,22 @@ export class Predictor {
   private readonly top: TopK;
   /** Neighbours per (row of the block, learner): `BLOCK_ROWS x learners x k` training rows. */
   private readonly found: Int32Array;
+  /** Original feature id -> the model's dense id (models trained on sparse ids). */
+  private readonly featureIds: IdLookup | null;
+  /** The model's dense label id -> original id. */
+  private readonly labelIds: Int32Array | null;
+  /** A query row in dense feature ids (grown to the longest row seen). */
+  private rowIndices = new Int32Array(64);
+  private rowValues = new Float32Array(64);
 
   constructor(
     private readonly trainLabels: LabelMatrix,
     learners: readonly LearnerArrays[],
     private readonly settings: PredictSettings,
+    ids: { features?: Int32Array; labels?: Int32Array } = {},
   ) {
+    this.featureIds = ids.features ? new IdLookup(ids.features) : null;
+    this.labelIds = ids.labels ?? null;
     const used = learners.slice(0, settings.numLearners);
     this.partitions = used.map((l) => partitionModelFromArrays(l.partition));
     let stride = 1;
@@ -84,7 +106,7 @@ export class Predictor {
         stride = Math.max(stride, embedding.stride);
         const vectors = embedding.embeddings;
         const search =
-          settings.predType === 1
+          settings.search === "graph"
             ? indexFromArrays(p.index, vectors, { reorder: false })
             : buildIndex("bruteForce", vectors, { metric: "cosine" });
         return { rows: p.rows, embedding, search };
@@ -151,8 +173,13 @@ export class Predictor {
     const found = this.found;
     for (let r = from; r < to; r++) {
       const at = ((r - from) * learners + l) * k;
-      const rowIndices = indices.subarray(indptr[r], indptr[r + 1]);
-      const rowValues = values.subarray(indptr[r], indptr[r + 1]);
+      let rowIndices = indices.subarray(indptr[r], indptr[r + 1]);
+      let rowValues = values.subarray(indptr[r], indptr[r + 1]);
+      if (this.featureIds) {
+        const n = this.toDense(rowIndices, rowValues);
+        rowIndices = this.rowIndices.subarray(0, n);
+        rowValues = this.rowValues.subarray(0, n);
+      }
       const part = parts[partition.assign(rowIndices, rowValues)];
       let count = 0;
       if (part) {
@@ -194,6 +221,31 @@ export class Predictor {
       top.push(label, scores[label]);
       scores[label] = 0;
     }
-    return top.drainSorted(out.ids, out.scores, at);
+    const written = top.drainSorted(out.ids, out.scores, at);
+    const labelIds = this.labelIds;
+    if (labelIds) for (let j = at; j < at + written; j++) out.ids[j] = labelIds[out.ids[j]];
+    return written;
+  }
+
+  /**
+   * Writes a query row in the model's dense feature ids into `rowIndices` /
+   * `rowValues` and returns its length: features the training data never
+   * held are dropped (as every stage ignores them anyway). The
+   * row was normalised over all its features, as without the id map.
+   */
+  private toDense(indices: Int32Array, values: Float32Array): number {
+    if (this.rowIndices.length < indices.length) {
+      this.rowIndices = new Int32Array(indices.length * 2);
+      this.rowValues = new Float32Array(indices.length * 2);
+    }
+    const lookup = this.featureIds as IdLookup;
+    let n = 0;
+    for (let p = 0; p < indices.length; p++) {
+      const f = lookup.dense(indices[p]);
+      if (f < 0) continue;
+      this.rowIndices[n] = f;
+      this.rowValues[n++] = values[p];
+    }
+    return n;
   }
 }

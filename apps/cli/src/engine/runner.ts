@@ -65,7 +65,12 @@ function pool(threads: number, workerData: unknown) {
     idleTimeout: 1000,
     // Workers run the built worker.js: drop a source-mode condition (tsx runs)
     // that would make it resolve the packages' TypeScript sources.
-    execArgv: process.execArgv.filter((arg) => !arg.includes("@annexml/source")),
+    // (`--conditions=@annexml/source`, or `--conditions`/`-C` then the name as vitest passes it).
+    execArgv: process.execArgv.filter(
+      (arg, i, all) =>
+        !arg.includes("@annexml/source") &&
+        !((arg === "--conditions" || arg === "-C") && all[i + 1]?.includes("@annexml/source")),
+    ),
     workerData,
   });
   let inFlight = 0;
@@ -148,6 +153,7 @@ export function createPredictRunner(
     info: model.info,
     trainLabels: model.trainLabels,
     learners: model.learners,
+    ids: model.ids,
     options,
   });
   return {

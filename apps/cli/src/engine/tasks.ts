@@ -1,13 +1,16 @@
 import { buildIndex, type IndexArrays } from "@annexml/ann-search";
-import { type EmbeddingArrays, trainEmbedding } from "@annexml/embed";
-import { CLS_TYPE_NAMES, createPartitioner, type PartitionArrays } from "@annexml/partition";
+import { type EmbeddingArrays, paddedStride, trainEmbedding } from "@annexml/embed";
+import { createPartitioner, type PartitionArrays } from "@annexml/partition";
 import {
   type CsrMatrix,
+  type Dataset,
   type DenseMatrix,
   deriveSeed,
   type KnnResult,
   type LabelMatrix,
 } from "@annexml/sparse-io";
+import type { TrainingOptions } from "../options.js";
+import type { PartArrays } from "./predictor.js";
 
 /** The training data every task reads: rows already L2-normalised, on shared memory when threaded. */
 export interface TrainingData {
@@ -20,25 +23,16 @@ export interface TrainingData {
   allRowsPositives?: KnnResult;
 }
 
-/** The training parameters a task needs (a subset of the config, plain numbers). */
-export interface TrainSettings {
+/**
+ * What a training task needs: the training parameters in the API's names
+ * and types (one definition: `TRAINING_OPTIONS` in `../options.ts`), plus
+ * the partitions per learner and whether to measure training P@1..5.
+ */
+export type TrainSettings = TrainingOptions & {
   numPartitions: number;
-  cls_type: number;
-  cls_iter: number;
-  emb_size: number;
-  emb_iter: number;
-  num_nn: number;
-  num_edge: number;
-  label_normalize: number;
-  eta0: number;
-  lambda: number;
-  gamma: number;
-  seed: number;
-  /** 0 = per-sample AdaGrad steps on the row's own side (the original), 1 = one merged step. */
-  anchor_step: number;
   /** Compute each partition's training P@1..5 (the original's diagnostic). */
   diagnostic: boolean;
-}
+};
 
 /**
  * Seeds of every task, derived from the master seed and the task's place,
@@ -68,16 +62,16 @@ export function partitionTask(
   s: TrainSettings,
   learner: number,
 ): PartitionResult {
-  const partitioner = createPartitioner(CLS_TYPE_NAMES[s.cls_type]);
+  const partitioner = createPartitioner(s.partitioner);
   const objectives: number[] = [];
   const model = partitioner.fit(data.features, data.labels, {
     k: s.numPartitions,
-    iters: s.cls_iter,
+    iters: s.partitionerIters,
     seed: taskSeeds.partitioner(s, learner),
     eta0: s.eta0,
     lambda: s.lambda,
-    numNeighbours: s.num_nn,
-    labelNormalize: s.label_normalize === 1,
+    numNeighbours: s.numNeighbours,
+    labelNormalize: s.labelNormalize,
     onEpoch: (info) => objectives.push(info.objective),
   });
   return {
@@ -99,30 +93,95 @@ export function partTask(
   const model = trainEmbedding(
     { features: data.features, labels: data.labels, rows, positives },
     {
-      embSize: s.emb_size,
-      iters: s.emb_iter,
+      embSize: s.embSize,
+      iters: s.embIters,
       eta0: s.eta0,
       gamma: s.gamma,
       seed: taskSeeds.embedding(s, learner, part),
-      numNeighbours: s.num_nn,
-      labelNormalize: s.label_normalize === 1,
+      numNeighbours: s.numNeighbours,
+      labelNormalize: s.labelNormalize,
       diagnostic: s.diagnostic,
-      anchorStep: s.anchor_step === 1 ? "merged" : "per-sample",
+      anchorStep: s.anchorStep,
     },
   );
   return copyArrays(model.toArrays());
 }
 
-/** The search-graph build of a partition's embedding, as {@link indexTask} takes it. */
-export function partIndexOptions(
-  s: TrainSettings,
+/**
+ * The search-graph build of partition `part` of learner `learner`: leaf size
+ * `numNeighbours`, `numEdges` out-edges, the seed derived from `seed` and the
+ * partition's place. The one builder: training, the import of original
+ * models and `predict num_edge=...` rebuilds all use it, so they build alike.
+ */
+export function searchGraphOptions(
+  s: Pick<TrainingOptions, "numNeighbours" | "numEdges" | "seed">,
   learner: number,
   part: number,
 ): IndexTaskOptions {
   return {
-    leafSize: s.num_nn,
-    numEdges: s.num_edge,
+    leafSize: s.numNeighbours,
+    numEdges: s.numEdges,
     seed: taskSeeds.searchIndex(s, learner, part),
+  };
+}
+
+/**
+ * An empty partition (possible when the partitioner leaves one without
+ * rows): no projection rows, no embeddings, and a search index over no
+ * vectors, so it stores and loads like any other. The stride is embed's
+ * (`paddedStride(embSize)`, `embSize` rounded up to a multiple of 4), as in
+ * every non-empty partition of the same model.
+ */
+export function emptyPart(
+  embSize: number,
+  leafSize: number,
+): Pick<PartArrays, "embedding" | "index"> {
+  const stride = paddedStride(embSize);
+  return {
+    embedding: {
+      embSize,
+      stride,
+      rows: 0,
+      featureIds: new Int32Array(0),
+      weights: new Float32Array(0),
+      embeddings: new Float32Array(0),
+    },
+    index: buildIndex(
+      "graph",
+      { rows: 0, cols: embSize, stride, data: new Float32Array(0) },
+      { leafSize },
+    ).toArrays(),
+  };
+}
+
+/**
+ * A copy of the caller's training data that training may change (rows
+ * normalised, ids renumbered in place) while the caller's arrays stay as
+ * they were: every array copied once, onto `SharedArrayBuffer`s when
+ * `shared`, so worker threads read the one copy instead of each getting its
+ * own.
+ */
+export function ownTrainingData(
+  data: Pick<Dataset, "features" | "labels">,
+  shared: boolean,
+): Pick<Dataset, "features" | "labels"> {
+  const copy = <T extends Int32Array | Float32Array | Float64Array>(array: T): T => {
+    const ctor = array.constructor as new (buffer: ArrayBufferLike) => T;
+    const out = new ctor(
+      shared ? new SharedArrayBuffer(array.byteLength) : new ArrayBuffer(array.byteLength),
+    );
+    out.set(array as never);
+    return out;
+  };
+  const { features, labels } = data;
+  return {
+    features: {
+      ...features,
+      indptr: copy(features.indptr),
+      indices: copy(features.indices),
+      values: copy(features.values),
+    },
+    labels: { ...labels, indptr: copy(labels.indptr), indices: copy(labels.indices) },
   };
 }
 

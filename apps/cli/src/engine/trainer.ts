@@ -1,21 +1,25 @@
 import { basename } from "node:path";
-import { buildIndex } from "@annexml/ann-search";
 import { embeddingModelFromArrays } from "@annexml/embed";
 import { labelKnnGraph } from "@annexml/knng";
-import { AnnexmlError, type Dataset, normalizeRows, readDataset } from "@annexml/sparse-io";
-import type { AnnexmlParams } from "../config.js";
 import {
-  AnnexmlModel,
-  packageVersions,
-  TRAINING_PARAM_NAMES,
-  type TrainingParams,
-} from "../model/model.js";
+  AnnexmlError,
+  compactColumns,
+  type Dataset,
+  normalizeRows,
+  readDataset,
+} from "@annexml/sparse-io";
+import type { AnnexmlParams } from "../config.js";
+import { AnnexmlModel, packageVersions } from "../model/model.js";
+import { trainingOptionsOf, trainingParamsOf } from "../options.js";
 import { Reporter } from "../progress.js";
+import { estimateAndCheck } from "./estimate.js";
 import type { LearnerArrays, PartArrays } from "./predictor.js";
 import { createTrainRunner, type TrainRunner } from "./runner.js";
 import {
+  emptyPart,
+  ownTrainingData,
   type PartitionResult,
-  partIndexOptions,
+  searchGraphOptions,
   type TrainingData,
   type TrainSettings,
 } from "./tasks.js";
@@ -46,7 +50,9 @@ export function groupByPartition(assignment: Int32Array, k: number): Int32Array[
  * partitioner and the assignment of the training rows, then per (learner,
  * partition) the embedding and the search graph. Every task has its own
  * seed derived from `seed`, so the model is the same for any `num_thread`.
- * `data` replaces reading `train_file` (it is normalised in place).
+ * `data` replaces reading `train_file`; it is copied once (onto shared
+ * memory when threaded) and the copy normalised: the caller's arrays are
+ * left as they were.
  */
 export async function trainModel(
   params: AnnexmlParams,
@@ -56,18 +62,33 @@ export async function trainModel(
   const start = performance.now();
   const threads = params.num_thread;
   let dataset: Pick<Dataset, "features" | "labels">;
-  if (data) dataset = data;
+  if (data) dataset = ownTrainingData(data, threads > 1);
   else {
     reporter.info(`Loading ${params.train_file}`);
     dataset = await readDataset(params.train_file, { shared: threads > 1 });
   }
-  const { features, labels } = dataset;
+  // Every stage sizes its state by the number of feature and label ids:
+  // renumber them densely (in their order, so the model is the one the
+  // dense data would give), keep the original ids in the model.
+  const fileFeatures = dataset.features.cols;
+  const fileLabels = dataset.labels.cols;
+  // The dataset is ours (read here, or our copy of the caller's): renumber in place.
+  const compactFeatures = compactColumns(dataset.features, { inPlace: true });
+  const compactLabels = compactColumns(dataset.labels, { inPlace: true });
+  const features = compactFeatures.matrix;
+  const labels = compactLabels.matrix;
+  const ids = {
+    ...(compactFeatures.ids ? { features: compactFeatures.ids } : {}),
+    ...(compactLabels.ids ? { labels: compactLabels.ids } : {}),
+  };
   const n = features.rows;
   if (n === 0) {
     throw new AnnexmlError("BAD_FORMAT", "the training data has no rows", {
       file: params.train_file || undefined,
     });
   }
+  // Fail early: refuse a run whose estimated peak exceeds the memory (or max_memory).
+  estimateAndCheck(features, labels, params);
   normalizeRows(features);
   const load = (performance.now() - start) / 1000;
   const numPartitions = Math.max(Math.floor(n / params.cluster_size), 1);
@@ -77,19 +98,8 @@ export async function trainModel(
   );
 
   const settings: TrainSettings = {
+    ...trainingOptionsOf(params),
     numPartitions,
-    cls_type: params.cls_type,
-    cls_iter: params.cls_iter,
-    emb_size: params.emb_size,
-    emb_iter: params.emb_iter,
-    num_nn: params.num_nn,
-    num_edge: params.num_edge,
-    label_normalize: params.label_normalize,
-    eta0: params.eta0,
-    lambda: params.lambda,
-    gamma: params.gamma,
-    seed: params.seed,
-    anchor_step: params.anchor_step,
     diagnostic: params.verbose >= 2,
   };
   const trainingData: TrainingData = { features, labels };
@@ -127,7 +137,9 @@ export async function trainModel(
     await Promise.all(
       tasks.map(async ({ l, k, rows }) => {
         const result =
-          rows.length === 0 ? emptyPart(settings) : await trainPart(runner, settings, l, k, rows);
+          rows.length === 0
+            ? emptyPart(settings.embSize, settings.numNeighbours)
+            : await trainPart(runner, settings, l, k, rows);
         parts[l][k] = { rows, embedding: result.embedding, index: result.index };
         embedPhase.tick();
       }),
@@ -138,9 +150,7 @@ export async function trainModel(
       partition: p.arrays,
       parts: parts[l],
     }));
-    const trainingParams = Object.fromEntries(
-      TRAINING_PARAM_NAMES.map((k) => [k, params[k]]),
-    ) as unknown as TrainingParams;
+    const trainingParams = trainingParamsOf(params);
     const model = new AnnexmlModel(
       {
         origin: "annexml-ts",
@@ -148,9 +158,11 @@ export async function trainModel(
         data: {
           file: params.train_file ? basename(params.train_file) : "",
           rows: n,
-          features: features.cols,
-          labels: labels.cols,
-          nnz: features.indices.length,
+          features: fileFeatures,
+          labels: fileLabels,
+          nnz: features.indptr[features.rows],
+          usedFeatures: features.cols,
+          usedLabels: labels.cols,
         },
         stats: {
           partitions: partitions.map((p) => p.arrays.k),
@@ -164,6 +176,7 @@ export async function trainModel(
       },
       { rows: labels.rows, cols: labels.cols, indptr: labels.indptr, indices: labels.indices },
       learners,
+      ids,
     );
     const total = (performance.now() - start) / 1000;
     return { model, timings: { load, partition: partitionSeconds, embed: embedSeconds, total } };
@@ -182,7 +195,7 @@ async function trainPart(
 ): Promise<Pick<PartArrays, "embedding" | "index">> {
   const embedding = await runner.part(learner, part, rows);
   const vectors = embeddingModelFromArrays(embedding).embeddings;
-  const index = await runner.index(vectors, partIndexOptions(settings, learner, part));
+  const index = await runner.index(vectors, searchGraphOptions(settings, learner, part));
   return { embedding, index };
 }
 
@@ -205,27 +218,4 @@ function learnerPrecision(learner: LearnerArrays): number[] {
     rows += part.rows.length;
   }
   return total.map((t) => (rows ? t / rows : 0));
-}
-
-/** An empty partition (possible only when K > N / cluster_size rows would allow): no embedding, no graph. */
-function emptyPart(settings: TrainSettings): Pick<PartArrays, "embedding" | "index"> {
-  const stride = Math.ceil(settings.emb_size / 8) * 8;
-  return {
-    embedding: {
-      embSize: settings.emb_size,
-      stride,
-      rows: 0,
-      featureIds: new Int32Array(0),
-      weights: new Float32Array(0),
-      embeddings: new Float32Array(0),
-    },
-    // An index over no vectors, so the partition stores and loads like any other.
-    index: buildIndex(
-      "graph",
-      { rows: 0, cols: settings.emb_size, stride, data: new Float32Array(0) },
-      {
-        leafSize: settings.num_nn,
-      },
-    ).toArrays(),
-  };
 }

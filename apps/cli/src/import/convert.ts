@@ -1,56 +1,71 @@
 import { basename } from "node:path";
-import { buildIndex, type IndexArrays } from "@annexml/ann-search";
-import { deriveSeed } from "@annexml/sparse-io";
-import { defaultParams } from "../config.js";
+import type { IndexArrays } from "@annexml/ann-search";
+import { checkNumber, defaultParams, PARAMS } from "../config.js";
 import { createIndexRunner } from "../engine/runner.js";
+import { emptyPart, searchGraphOptions } from "../engine/tasks.js";
+import { AnnexmlModel, type ModelInfo, packageVersions } from "../model/model.js";
 import {
-  AnnexmlModel,
-  type ModelInfo,
-  packageVersions,
-  TRAINING_PARAM_NAMES,
+  checkChoice,
+  optionEntries,
+  optionError,
+  type TrainingOptions,
   type TrainingParams,
-} from "../model/model.js";
+  trainingOptionsOf,
+  trainingParamsOf,
+} from "../options.js";
 import { Reporter } from "../progress.js";
 import { type CppModel, type Feature0Mode, readCppModel } from "./cpp-model.js";
 import { type ByteSource, fileSource } from "./source.js";
 
 /** Options of {@link importCppModel}. */
 export interface ImportOptions {
-  /** Threads building the search graphs (1 = in this thread; default 1). */
-  numThread?: number;
+  /** Threads building the search graphs (1 = in this thread; default 1; at most 1024). */
+  numThreads?: number;
   /** Feature-0 semantics (default `original`: predictions match the original; see {@link Feature0Mode}). */
   feature0?: Feature0Mode;
-  /** Progress and summary on stderr (default: silent). */
+  /** Progress and summary on stderr (a `Reporter`; default: silent). */
   reporter?: Reporter;
 }
 
 /** Defaults of {@link ImportOptions}. */
 export const DEFAULT_IMPORT_OPTIONS: Readonly<Required<Omit<ImportOptions, "reporter">>> =
   Object.freeze({
-    numThread: 1,
+    numThreads: 1,
     feature0: "original",
   });
 
-/** Checks `options` and fills in the defaults; throws a `RangeError` naming the bad value. */
+const IMPORT_OPTION_NAMES: readonly (keyof ImportOptions)[] = [
+  "numThreads",
+  "feature0",
+  "reporter",
+];
+const FEATURE0_MODES: readonly Feature0Mode[] = ["original", "trained"];
+
+/**
+ * Checks `options` and fills in the defaults; throws an `AnnexmlError`
+ * `BAD_OPTION` naming a bad value or an unknown option.
+ */
 export function validateImportOptions(options: ImportOptions = {}): Required<ImportOptions> {
-  const o = {
+  const o: Required<ImportOptions> = {
     ...DEFAULT_IMPORT_OPTIONS,
     reporter: new Reporter({ verbose: 0 }),
-    ...stripUndefined(options),
   };
-  if (!Number.isInteger(o.numThread) || o.numThread < 1 || o.numThread > 1024) {
-    throw new RangeError(`numThread must be an integer in [1, 1024], but is ${o.numThread}`);
-  }
-  if (o.feature0 !== "original" && o.feature0 !== "trained") {
-    throw new RangeError(
-      `feature0 must be "original" or "trained", but is ${JSON.stringify(o.feature0)}`,
-    );
+  for (const [key, value] of optionEntries(options, IMPORT_OPTION_NAMES, "importCppModel")) {
+    const what = `option '${key}' of importCppModel`;
+    if (key === "numThreads") {
+      if (typeof value !== "number") {
+        throw optionError(`${what} must be an integer, but is ${JSON.stringify(value)}`);
+      }
+      o.numThreads = checkNumber(PARAMS.num_thread, value, what);
+    } else if (key === "feature0") {
+      o.feature0 = checkChoice(value, FEATURE0_MODES, what);
+    } else if (value instanceof Reporter) {
+      o.reporter = value;
+    } else {
+      throw optionError(`${what} must be a Reporter, but is ${typeof value}`);
+    }
   }
   return o;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** The original's fixed partition size (K = max(floor(N / 6000), 1)). */
@@ -65,7 +80,7 @@ const CPP_CLUSTER_SIZE = 6000;
  * `model.save(path)`.
  *
  * ```ts
- * const model = await importCppModel("model.bin", { numThread: 2 });
+ * const model = await importCppModel("model.bin", { numThreads: 2 });
  * await model.save("bibtex.annexml");
  * ```
  */
@@ -90,7 +105,7 @@ export async function importCppModelFrom(
   const o = validateImportOptions(options);
   const reporter = o.reporter;
   const start = performance.now();
-  const cpp = await readCppModel(source, { feature0: o.feature0, shared: o.numThread > 1 });
+  const cpp = await readCppModel(source, { feature0: o.feature0, shared: o.numThreads > 1 });
   const readSeconds = (performance.now() - start) / 1000;
   const ks = cpp.learners.map((l) => l.partition.k);
   reporter.info(
@@ -98,7 +113,8 @@ export async function importCppModelFrom(
       `${cpp.trainLabels.rows} training rows, ${cpp.learners.length} learners x ${[...new Set(ks)].join("/")} partitions, ` +
       `emb_size ${cpp.params.emb_size}`,
   );
-  const indexes = await buildIndexes(cpp, o.numThread, reporter);
+  const info = modelInfo(cpp, source.name);
+  const indexes = await buildIndexes(cpp, trainingOptionsOf(info.params), o.numThreads, reporter);
   const learners = cpp.learners.map((learner, l) => ({
     partition: learner.partition,
     parts: learner.parts.map((part, k) => ({
@@ -107,35 +123,31 @@ export async function importCppModelFrom(
       index: indexes[l][k],
     })),
   }));
-  return new AnnexmlModel(modelInfo(cpp, source.name), cpp.trainLabels, learners);
+  return new AnnexmlModel(
+    info,
+    cpp.trainLabels,
+    learners,
+    cpp.labelIds ? { labels: cpp.labelIds } : {},
+  );
 }
 
-/** Seed of the search graph of (learner, partition): the same as our trainer's, so `predict num_edge=...` rebuilds alike. */
-function graphSeed(seed: number, learner: number, part: number): number {
-  return deriveSeed(seed, learner, 2, part);
-}
-
+/**
+ * Builds each partition's search graph with the trainer's builder
+ * ({@link searchGraphOptions}: leaf size num_nn, num_edge out-edges, the
+ * trainer's seeds), so `predict num_edge=...` rebuilds alike.
+ */
 async function buildIndexes(
   cpp: CppModel,
+  p: TrainingOptions,
   threads: number,
   reporter: Reporter,
 ): Promise<IndexArrays[][]> {
-  const p = cpp.params;
-  const seed = p.seed >>> 0;
   const out: IndexArrays[][] = cpp.learners.map((l) => new Array(l.parts.length));
   const tasks: { l: number; k: number; rows: number }[] = [];
   cpp.learners.forEach((learner, l) => {
     learner.parts.forEach((part, k) => {
       if (part.rows.length > 0) tasks.push({ l, k, rows: part.rows.length });
-      else {
-        const e = part.embedding;
-        // An index over no vectors, so the partition stores and loads like any other.
-        out[l][k] = buildIndex(
-          "graph",
-          { rows: 0, cols: e.embSize, stride: e.stride, data: new Float32Array(0) },
-          { leafSize: p.num_nn },
-        ).toArrays();
-      }
+      else out[l][k] = emptyPart(part.embedding.embSize, p.numNeighbours).index;
     });
   });
   // Largest first, so the threads finish together.
@@ -151,7 +163,7 @@ async function buildIndexes(
         const e = cpp.learners[l].parts[k].embedding;
         out[l][k] = await runner.index(
           { rows: e.rows, cols: e.embSize, stride: e.stride, data: e.embeddings },
-          { leafSize: p.num_nn, numEdges: p.num_edge, seed: graphSeed(seed, l, k) },
+          searchGraphOptions(p, l, k),
         );
         phase.tick();
       }
@@ -162,7 +174,7 @@ async function buildIndexes(
   }
   const seconds = phase.done();
   reporter.info(
-    `Built ${tasks.length} search graph${tasks.length === 1 ? "" : "s"} (num_edge ${p.num_edge}, leaf size ${p.num_nn}) in ${seconds.toFixed(2)} s with ${threads} thread${threads > 1 ? "s" : ""}`,
+    `Built ${tasks.length} search graph${tasks.length === 1 ? "" : "s"} (num_edge ${p.numEdges}, leaf size ${p.numNeighbours}) in ${seconds.toFixed(2)} s with ${threads} thread${threads > 1 ? "s" : ""}`,
   );
   return out;
 }
@@ -178,13 +190,11 @@ function shortFloat(x: number): number {
 
 function modelInfo(cpp: CppModel, path: string): ModelInfo {
   const p = cpp.params;
-  // Training parameters the original has no counterpart for keep our defaults
-  // (they describe the original's behaviour, e.g. anchor_step 0).
-  const defaults = defaultParams();
+  // Training parameters the original has no counterpart for: cluster_size
+  // and anchor_step describe the original's behaviour (fixed partition size,
+  // per-sample updates); any other keeps our default.
   const params: TrainingParams = {
-    ...(Object.fromEntries(
-      TRAINING_PARAM_NAMES.map((k) => [k, defaults[k]]),
-    ) as unknown as TrainingParams),
+    ...trainingParamsOf(defaultParams()),
     emb_size: p.emb_size,
     num_learner: cpp.learners.length,
     num_nn: p.num_nn,
@@ -198,6 +208,7 @@ function modelInfo(cpp: CppModel, path: string): ModelInfo {
     num_edge: p.num_edge,
     seed: p.seed >>> 0,
     cluster_size: CPP_CLUSTER_SIZE,
+    anchor_step: 0,
   };
   return {
     origin: "annexml-cpp",
@@ -206,7 +217,7 @@ function modelInfo(cpp: CppModel, path: string): ModelInfo {
       file: p.train_file ? basename(p.train_file) : "",
       rows: cpp.trainLabels.rows,
       features: cpp.numFeatures,
-      labels: cpp.trainLabels.cols,
+      labels: cpp.labelCols,
       nnz: 0,
     },
     stats: {

@@ -154,14 +154,14 @@ describe("readCppModel: conversion", () => {
     const bytes = writeCppModel({ ...spec(), learners: [spec().learners[0]] });
     const original = await importCppModelFrom(memorySource(bytes));
     const trained = await importCppModelFrom(memorySource(bytes), { feature0: "trained" });
-    for (const predType of [0, 1]) {
+    for (const search of ["bruteForce", "graph"] as const) {
       // Feature 0 alone: along U (nearest training row 2, labels 1 and 3) with the
       // original's lookup, along axis 2 (row 3, label 4) with the trained row.
-      expect(Array.from(original.predict(row([0]), { predType, k: 2 }).ids)).toEqual([1, 3]);
-      expect(Array.from(trained.predict(row([0]), { predType, k: 2 }).ids)).toEqual([4, -1]);
+      expect(Array.from(original.predict(row([0]), { search, k: 2 }).ids)).toEqual([1, 3]);
+      expect(Array.from(trained.predict(row([0]), { search, k: 2 }).ids)).toEqual([4, -1]);
       // Feature 7 has no projection row: ignored, so [1, 7] predicts like [1] (row 0: labels 1, 2).
-      expect(Array.from(original.predict(row([1, 7]), { predType, k: 2 }).ids)).toEqual([1, 2]);
-      expect(Array.from(trained.predict(row([1, 7]), { predType, k: 2 }).ids)).toEqual([1, 2]);
+      expect(Array.from(original.predict(row([1, 7]), { search, k: 2 }).ids)).toEqual([1, 2]);
+      expect(Array.from(trained.predict(row([1, 7]), { search, k: 2 }).ids)).toEqual([1, 2]);
     }
     expect(original.info.origin).toBe("annexml-cpp");
     expect(original.info.notes?.[1]).toMatch(/^feature0=original: .*untrained/);
@@ -422,5 +422,47 @@ describe("readCppModel: refusals", () => {
     expect((await refusal(bad)).message).toMatch(
       /byte 64 \(parameter train_file: byte length\): is 1073741824/,
     );
+  });
+});
+
+describe("importCppModel options", () => {
+  it("rejects unknown and bad options with BAD_OPTION, naming the option and the valid values", async () => {
+    const bytes = writeCppModel(spec());
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { numThread: 2 },
+        /^unknown option 'numThread' of importCppModel; valid options: numThreads, feature0, reporter$/,
+      ],
+      [
+        { numThreads: 0 },
+        /^option 'numThreads' of importCppModel must be in \[1, 1024\], but is 0$/,
+      ],
+      [
+        { numThreads: "2" },
+        /^option 'numThreads' of importCppModel must be an integer, but is "2"$/,
+      ],
+      [
+        { feature0: "random" },
+        /^option 'feature0' of importCppModel must be "original" or "trained", but is "random"$/,
+      ],
+      [{ reporter: {} }, /^option 'reporter' of importCppModel must be a Reporter, but is object$/],
+    ];
+    for (const [options, message] of cases) {
+      const error = await importCppModelFrom(memorySource(bytes), options as never).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(AnnexmlError);
+      expect(error).toMatchObject({ code: "BAD_OPTION" });
+      expect((error as Error).message).toMatch(message);
+    }
+    // Valid options: two threads build the same graphs as one.
+    const one = await importCppModelFrom(memorySource(bytes), { numThreads: 1 });
+    const two = await importCppModelFrom(memorySource(bytes), {
+      numThreads: 2,
+      feature0: undefined,
+    });
+    expect(two.learners).toEqual(one.learners);
+    expect(one.info.params).toMatchObject({ anchor_step: 0, cluster_size: 6000 });
   });
 });

@@ -1,6 +1,6 @@
 import { type EmbeddingArrays, paddedStride } from "@annexml/embed";
 import type { PartitionArrays } from "@annexml/partition";
-import type { LabelMatrix } from "@annexml/sparse-io";
+import { compactColumns, type LabelMatrix } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
 import { MODEL_MAGIC } from "../model/container.js";
 import { BinaryReader } from "./reader.js";
@@ -25,7 +25,7 @@ import type { ByteSource } from "./source.js";
 export type Feature0Mode = "original" | "trained";
 
 /**
- * The parameter block of an original model (`CPP_MODEL_FORMAT.md` section 1),
+ * The parameter block of an original model (`docs/CPP_MODEL_FORMAT.md` section 1),
  * as stored: our parameters minus the two the original does not have.
  */
 export type CppParams = Omit<AnnexmlParams, "cluster_size" | "anchor_step">;
@@ -67,8 +67,16 @@ export interface CppReadStats {
 /** An original AnnexML model, read and converted to our arrays (everything but the search graphs). */
 export interface CppModel {
   params: CppParams;
-  /** Training label sets, each row sorted ascending without repeats. */
+  /**
+   * Training label sets, each row sorted ascending without repeats, in dense
+   * label ids when {@link labelIds} is set (so memory follows the labels in
+   * use, not the largest id).
+   */
   trainLabels: LabelMatrix;
+  /** `labelIds[dense]` = the file's label id, when the file's ids have gaps; else null. */
+  labelIds: Int32Array | null;
+  /** 1 + the largest label id of the file. */
+  labelCols: number;
   learners: CppLearner[];
   /** 1 + the largest feature id any partitioner or projection row mentions. */
   numFeatures: number;
@@ -90,8 +98,12 @@ const MAX_INT32 = 0x7fffffff;
 const MIN_LEARNER_BYTES = 8 + 8 + 8 + 4 + 4 + 8 + 8 + 8;
 /** Longest path string we accept in the parameter block (paths, not data). */
 const MAX_PATH_BYTES = 1 << 16;
-/** Tolerance on the unit norm of the stored embeddings (they are float32). */
-const UNIT_NORM_TOLERANCE = 1e-3;
+/**
+ * Tolerance on the squared norm of the stored embeddings (float32 unit
+ * vectors are far closer): the search graph's cosine metric refuses rows
+ * beyond this (ann-search's `validateVectors`), so the reader must too.
+ */
+const UNIT_NORM_TOLERANCE = 1e-4;
 
 type IntRule = readonly [name: keyof CppParams, min: number, max: number];
 
@@ -131,12 +143,13 @@ const PARAMS_BYTES = PARAM_LAYOUT.length * 4;
 const PATH_NAMES = ["train_file", "predict_file", "model_file", "result_file"] as const;
 
 /**
- * Reads a model written by the original C++ AnnexML (`CPP_MODEL_FORMAT.md`)
+ * Reads a model written by the original C++ AnnexML (`docs/CPP_MODEL_FORMAT.md`)
  * from `source`, streaming it, and converts it to our arrays: partitioners
  * (entries sorted by partition, zero weights dropped), projection rows
  * (compact feature ids, stride-padded, feature 0 per `feature0`), the
  * training-row embeddings of each partition in the order of its ascending
- * members, and the training label sets (sorted, without repeats).
+ * members, and the training label sets (sorted, without repeats; in dense
+ * ids with the file's ids in `labelIds` when those have gaps).
  *
  * Refuses with an `AnnexmlError` naming the file, byte offset and field: a
  * truncated file, a file that is not such a model, and inconsistent sizes
@@ -166,7 +179,9 @@ export async function readCppModel(
     droppedProjectionRows: 0,
     nonFiniteEmbeddings: 0,
   };
-  const trainLabels = await readLabels(r, stats);
+  const fileLabels = await readLabels(r, stats);
+  // Predictors size their vote tables by the label count: renumber the ids densely.
+  const { matrix: trainLabels, ids: labelIds } = compactColumns(fileLabels, { inPlace: true });
   const n = trainLabels.rows;
 
   const countAt = r.position;
@@ -197,6 +212,8 @@ export async function readCppModel(
   return {
     params,
     trainLabels,
+    labelIds,
+    labelCols: fileLabels.cols,
     learners,
     numFeatures: ctx.numFeatures,
     fileBytes: source.size,
@@ -642,7 +659,7 @@ async function readEmbeddings(ctx: LearnerContext, l: number): Promise<Float32Ar
       // The original divides a zero projection by its zero norm: NaN. A zero row is its meaning.
       data.fill(0, i * stride, (i + 1) * stride);
       stats.nonFiniteEmbeddings++;
-    } else if (sum !== 0 && Math.abs(Math.sqrt(sum) - 1) > UNIT_NORM_TOLERANCE) {
+    } else if (sum !== 0 && Math.abs(sum - 1) > UNIT_NORM_TOLERANCE) {
       throw r.error(
         `${where}: embedding of training row ${i}`,
         `has norm ${Math.sqrt(sum)}, but the original stores unit vectors`,

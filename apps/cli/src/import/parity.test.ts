@@ -53,7 +53,7 @@ function expectClose(ours: number[], theirs: number[], tolerance: number) {
 
 describe("imported original model: prediction parity on bibtex (2 learners)", () => {
   it("brute force (pred_type 0): the original's P@k and nDCG@k within 0.001, its rows up to ties", () => {
-    const out = model.predict(test.features, { predType: 0 });
+    const out = model.predict(test.features, { search: "bruteForce" });
     expect(out.rows).toBe(2515);
     const m = metricsOf(out);
     expectClose(m.precision, ref.bruteforce.metrics.precision, 0.001);
@@ -62,14 +62,14 @@ describe("imported original model: prediction parity on bibtex (2 learners)", ()
     // scores, which the original cuts in an arbitrary (hash-map) order.
     expect(topAgreement(out, ref.bruteforce.result.predictions, 5)).toBeGreaterThanOrEqual(0.95);
     // Cutting those runs as the original did: 0.998 (4 rows of 2515 differ).
-    const full = model.predict(test.features, { predType: 0, k: model.trainLabels.cols });
+    const full = model.predict(test.features, { search: "bruteForce", k: model.trainLabels.cols });
     expect(tieAwareTopAgreement(full, ref.bruteforce.result.predictions)).toBeGreaterThanOrEqual(
       0.99,
     );
   });
 
   it("graph search (pred_type 1): P@2..5 within 0.005 of the original's; P@1 no worse", () => {
-    const m = metricsOf(model.predict(test.features, { predType: 1 }));
+    const m = metricsOf(model.predict(test.features, { search: "graph" }));
     const graph = ref.graph.metrics.precision;
     const exact = ref.bruteforce.metrics.precision;
     expectClose(m.precision.slice(1), graph.slice(1, 5), 0.005);
@@ -84,7 +84,10 @@ describe("imported original model: prediction parity on bibtex (2 learners)", ()
 
   it("the default feature0=original is what reproduces the original (feature0=trained does not)", async () => {
     const trained = await importCppModel(MODEL, { feature0: "trained" });
-    const full = trained.predict(test.features, { predType: 0, k: trained.trainLabels.cols });
+    const full = trained.predict(test.features, {
+      search: "bruteForce",
+      k: trained.trainLabels.cols,
+    });
     // 204 test rows hold feature 0; measured 0.953 (about 115 rows change).
     expect(tieAwareTopAgreement(full, ref.bruteforce.result.predictions)).toBeLessThan(0.97);
     expect(trained.info.notes?.some((n) => n.startsWith("feature0=trained"))).toBe(true);
@@ -146,35 +149,39 @@ describe("annexml import (command line)", () => {
     );
   }, 120_000);
 
-  it("refuses bad input with one line and exit code 1, writing nothing", async () => {
+  it("refuses bad input with one line, exit code 1 (data) or 2 (usage), writing nothing", async () => {
     const truncated = join(dir, "truncated.bin");
     await writeFile(truncated, (await readFile(MODEL)).subarray(0, 1_000_000));
     const copy = join(dir, "model.bin");
     await copyFile(MODEL, copy);
     const out = join(dir, "never.model");
-    const cases: [string[], RegExp][] = [
+    const cases: [string[], RegExp, number][] = [
       [
         [truncated, out],
         /^annexml: .*truncated\.bin: byte 475152 \(learner 0, embedding: training row count\): declares 4880 entries .* \(truncated or corrupt file\)\n$/,
+        1,
       ],
       [
         [TEST, out],
         /^annexml: .*test\.txt: byte 0 \(parameter emb_size\): is \d+, expected 1\.\.4096: not a model of the original AnnexML\n$/,
+        1,
       ],
       [
         [copy, out, "feature0=random"],
         /^annexml: feature0 must be 'original' or 'trained', but is 'random'\n$/,
+        2,
       ],
       [
         [copy, out, "num_thread=0"],
         /^annexml: num_thread must be an integer in \[1, 1024\], but is '0'\n$/,
+        2,
       ],
-      [[copy, out, "emb_size=3"], /^annexml: unknown option 'emb_size' of annexml import/],
-      [[copy, copy], /^annexml: the output model must not overwrite the original model/],
+      [[copy, out, "emb_size=3"], /^annexml: unknown option 'emb_size' of annexml import/, 2],
+      [[copy, copy], /^annexml: the output model must not overwrite the original model/, 2],
     ];
-    for (const [args, pattern] of cases) {
+    for (const [args, pattern, code] of cases) {
       const r = await annexml(["import", ...args, "verbose=0"]);
-      expect(r.code, r.stderr).toBe(1);
+      expect(r.code, r.stderr).toBe(code);
       expect(r.stderr).toMatch(pattern);
     }
     await expect(stat(out)).rejects.toMatchObject({ code: "ENOENT" });

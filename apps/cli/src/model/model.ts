@@ -7,54 +7,34 @@ import {
   normalizeRows,
   validateCsr,
 } from "@annexml/sparse-io";
-import type { AnnexmlParams } from "../config.js";
 import { type LearnerArrays, Predictor, type PredictSettings } from "../engine/predictor.js";
+import { type PredictOptions, type TrainingParams, validatePredictOptions } from "../options.js";
 import { readContainer, type SectionArray, writeContainer } from "./container.js";
 import { type Packable, pack, unpack } from "./pack.js";
 
-/** The training parameters a model keeps (the config's training keys). */
-export type TrainingParams = Pick<
-  AnnexmlParams,
-  | "emb_size"
-  | "num_learner"
-  | "num_nn"
-  | "cls_type"
-  | "cls_iter"
-  | "emb_iter"
-  | "label_normalize"
-  | "eta0"
-  | "lambda"
-  | "gamma"
-  | "num_edge"
-  | "seed"
-  | "cluster_size"
-  | "anchor_step"
->;
-
-export const TRAINING_PARAM_NAMES: readonly (keyof TrainingParams)[] = [
-  "emb_size",
-  "num_learner",
-  "num_nn",
-  "cls_type",
-  "cls_iter",
-  "emb_iter",
-  "label_normalize",
-  "eta0",
-  "lambda",
-  "gamma",
-  "num_edge",
-  "seed",
-  "cluster_size",
-  "anchor_step",
-];
+/** The training parameters a model keeps: one definition, in `../options.ts`. */
+export { TRAINING_PARAM_NAMES, type TrainingParams } from "../options.js";
 
 /** What a model file's JSON header holds besides the array layout. */
 export interface ModelInfo {
   /** `annexml-ts` for models we trained, `annexml-cpp` for imported ones. */
   origin: "annexml-ts" | "annexml-cpp";
   params: TrainingParams;
-  /** The training data: its name and sizes. */
-  data: { file: string; rows: number; features: number; labels: number; nnz: number };
+  /**
+   * The training data: its name and sizes. `features` / `labels` are the
+   * file's id ranges (largest id + 1); `usedFeatures` / `usedLabels` (models
+   * of format 2 on) the distinct ids the rows hold, which is what the model
+   * stores (see {@link ModelIds}).
+   */
+  data: {
+    file: string;
+    rows: number;
+    features: number;
+    labels: number;
+    nnz: number;
+    usedFeatures?: number;
+    usedLabels?: number;
+  };
   /** Partitions per learner and their sizes, training P@1..5 when measured. */
   stats: {
     partitions: number[];
@@ -89,18 +69,23 @@ export function packageVersions(): Record<string, string> {
   return out;
 }
 
-/** Options of {@link AnnexmlModel.predict}. */
-export interface ModelPredictOptions {
-  /** Labels per row (default 10). */
-  k?: number;
-  /** Learners used (default all). */
-  numLearners?: number;
-  /** Neighbours per learner (default the model's num_nn). */
-  numNeighbours?: number;
-  /** 1 = graph search (default), 0 = brute force. */
-  predType?: number;
-  /** Exploration slack of the graph search (default 0). */
-  searchEps?: number;
+/**
+ * Options of {@link AnnexmlModel.predict}: `k` (labels per row, default 10),
+ * `numLearners` (the first learners used, default all), `numNeighbours`
+ * (per learner, default the model's), `search` (`"graph"`, the default, or
+ * `"bruteForce"`), `searchEps` (graph exploration slack, default 0).
+ */
+export type ModelPredictOptions = PredictOptions;
+
+/**
+ * The original ids of a model trained on sparse ids: the model works on
+ * dense ids `0 .. n - 1` (so memory follows the ids in use, not their
+ * values), `features[dense]` / `labels[dense]` give the original ones.
+ * Absent when the training data used every id below its largest.
+ */
+export interface ModelIds {
+  features?: Int32Array;
+  labels?: Int32Array;
 }
 
 /**
@@ -113,6 +98,7 @@ export class AnnexmlModel {
     readonly info: ModelInfo,
     readonly trainLabels: LabelMatrix,
     readonly learners: LearnerArrays[],
+    readonly ids: ModelIds = {},
   ) {}
 
   /** Number of learners stored. */
@@ -132,6 +118,7 @@ export class AnnexmlModel {
           indptr: this.trainLabels.indptr,
           indices: this.trainLabels.indices,
         },
+        ids: { features: this.ids.features, labels: this.ids.labels },
         learners: Object.fromEntries(
           this.learners.map((learner, l) => [
             String(l),
@@ -175,6 +162,7 @@ export class AnnexmlModel {
   static fromParts(info: ModelInfo, arrays: unknown): AnnexmlModel {
     const a = arrays as {
       trainLabels: LabelMatrix;
+      ids?: ModelIds;
       learners: Record<
         string,
         {
@@ -204,41 +192,31 @@ export class AnnexmlModel {
       }
       learners.push({ partition: learner.partition, parts });
     }
-    return new AnnexmlModel(info, a.trainLabels, learners);
+    const ids = a.ids ?? {};
+    checkIds(ids.labels, a.trainLabels.cols, "label");
+    checkIds(ids.features, ids.features?.length ?? 0, "feature");
+    return new AnnexmlModel(info, a.trainLabels, learners, ids);
   }
 
-  /** The full prediction settings for these options, checked against the model. */
+  /**
+   * The full prediction settings for these options (defaults filled in,
+   * `numLearners` capped at the model's). Throws `AnnexmlError` `BAD_OPTION`
+   * naming a bad or unknown option.
+   */
   predictSettings(options: ModelPredictOptions = {}): PredictSettings {
-    const settings: PredictSettings = {
-      numLearners: Math.min(options.numLearners ?? this.numLearners, this.numLearners),
-      numNeighbours: options.numNeighbours ?? this.info.params.num_nn,
-      predType: options.predType ?? 1,
-      searchEps: options.searchEps ?? 0,
-      topK: options.k ?? 10,
+    const o = validatePredictOptions(options);
+    return {
+      numLearners: Math.min(o.numLearners ?? this.numLearners, this.numLearners),
+      numNeighbours: o.numNeighbours ?? this.info.params.num_nn,
+      search: o.search ?? "graph",
+      searchEps: o.searchEps ?? 0,
+      topK: o.k ?? 10,
     };
-    for (const [name, value] of Object.entries(settings)) {
-      if (!Number.isFinite(value) || value < 0)
-        throw new RangeError(`${name} must be a non-negative number, but is ${value}`);
-    }
-    if (!Number.isInteger(settings.topK) || settings.topK < 1) {
-      throw new RangeError(`k must be a positive integer, but is ${settings.topK}`);
-    }
-    if (!Number.isInteger(settings.numLearners) || settings.numLearners < 1) {
-      throw new RangeError(
-        `numLearners must be a positive integer, but is ${settings.numLearners}`,
-      );
-    }
-    if (!Number.isInteger(settings.numNeighbours) || settings.numNeighbours < 1) {
-      throw new RangeError(
-        `numNeighbours must be a positive integer, but is ${settings.numNeighbours}`,
-      );
-    }
-    return settings;
   }
 
   /** A predictor with its own scratch (one per thread). */
   createPredictor(options: ModelPredictOptions = {}): Predictor {
-    return new Predictor(this.trainLabels, this.learners, this.predictSettings(options));
+    return new Predictor(this.trainLabels, this.learners, this.predictSettings(options), this.ids);
   }
 
   /**
@@ -259,5 +237,16 @@ export class AnnexmlModel {
     };
     predictor.predictInto(features, out);
     return out;
+  }
+}
+
+/** A stored id list must be ascending and unique, one id per dense id. */
+function checkIds(ids: Int32Array | undefined, expected: number, what: string): void {
+  if (!ids) return;
+  if (ids.length !== expected)
+    throw new Error(`${ids.length} original ${what} ids for ${expected} ${what}s`);
+  for (let i = 0; i < ids.length; i++) {
+    if (!(ids[i] >= 0) || (i > 0 && ids[i] <= ids[i - 1]))
+      throw new Error(`original ${what} ids are not ascending at ${i}`);
   }
 }

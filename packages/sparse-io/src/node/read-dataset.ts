@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { badOption } from "../errors.js";
 import { DatasetParser, type ParseOptions } from "../parser.js";
 import type { Dataset } from "../types.js";
 import { readChunks } from "./read-chunks.js";
@@ -45,7 +46,7 @@ export async function* readDatasetBatches(
 ): AsyncGenerator<Dataset, void, undefined> {
   const batchRows = options.batchRows ?? 4096;
   if (!Number.isInteger(batchRows) || batchRows < 1) {
-    throw new RangeError(`batchRows must be a positive integer, but is ${batchRows}`);
+    throw badOption(`batchRows must be a positive integer, but is ${batchRows}`);
   }
   const eager = options.eager ?? path === "-";
   const parser = new DatasetParser({ ...options, source: path });

@@ -1,4 +1,5 @@
-import { type KnnResult, siftDownFromRoot } from "@annexml/sparse-io";
+import { siftDownFromRoot } from "./top-k.js";
+import type { KnnResult } from "./types.js";
 
 /**
  * One bounded heap of the k best `(id, key)` pairs per row, all in flat

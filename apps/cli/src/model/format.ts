@@ -1,0 +1,321 @@
+import { AnnexmlError } from "@annexml/sparse-io";
+import { type Crc32, crc32 as jsCrc32 } from "./crc32.js";
+
+/**
+ * The model container, bytes in and bytes out; no `node:` import (the file
+ * helpers in `container.ts` wrap it). The layout is specified in
+ * `docs/MODEL_FORMAT.md`; in short, version 2:
+ *
+ * ```
+ * [0, 8)     magic 89 41 58 4D 4C 0D 0A 1A ("\x89AXML\r\n\x1a")
+ * [8, 12)    u32 LE format version (2)
+ * [12, 64)   zero (reserved: a reader refuses any other byte)
+ * sections   typed arrays, little-endian, each at a 64-byte aligned offset,
+ *            in the order they were written; zero padding between
+ * index      JSON (UTF-8) at a 64-byte aligned offset after the sections:
+ *            meta data and the table of sections (name, type, length,
+ *            offset, CRC32); zero padding to a multiple of 8
+ * trailer    the last 32 bytes: u64 index offset, u64 index length,
+ *            u32 CRC32 of the index, u32 CRC32 of trailer bytes [0, 20),
+ *            end magic "AXMLEND\x1a"
+ * ```
+ *
+ * Every byte is checked: the preamble's reserved bytes and all padding must
+ * be zero, the index, the trailer and every section carry a CRC32. The
+ * index comes last so a writer can stream sections as they are produced;
+ * sections are aligned so one buffer holding the whole file serves every
+ * section as a typed-array view (no copies; shared across threads when the
+ * buffer is a SharedArrayBuffer). Version 1 (index first, 24-byte preamble)
+ * is still read.
+ */
+export const MODEL_MAGIC = Uint8Array.of(0x89, 0x41, 0x58, 0x4d, 0x4c, 0x0d, 0x0a, 0x1a);
+export const END_MAGIC = Uint8Array.of(0x41, 0x58, 0x4d, 0x4c, 0x45, 0x4e, 0x44, 0x1a);
+export const MODEL_FORMAT_VERSION = 2;
+export const PREAMBLE_BYTES = 64;
+export const TRAILER_BYTES = 32;
+export const ALIGN = 64;
+/** Version 1: magic, version, index length, index CRC32, reserved u32; the index follows. */
+const V1_PREAMBLE_BYTES = 24;
+
+export type SectionArray = Int32Array | Float32Array | Float64Array | Uint8Array;
+export type SectionType = "i32" | "f32" | "f64" | "u8";
+
+/** One entry of the index's section table. */
+export interface SectionEntry {
+  name: string;
+  type: SectionType;
+  /** Number of elements. */
+  length: number;
+  /** Byte offset from the start of the file. */
+  offset: number;
+  crc32: number;
+}
+
+/** The JSON index (version 1 called it the header). */
+export interface ContainerIndex<M> {
+  format: "annexml-ts-model";
+  version: number;
+  fileBytes: number;
+  meta: M;
+  sections: SectionEntry[];
+}
+
+/** A container read back: its meta data and sections by name (views into one buffer). */
+export interface Container<M> {
+  meta: M;
+  sections: Map<string, SectionArray>;
+  fileBytes: number;
+  version: number;
+}
+
+export const SECTION_TYPES: Record<
+  SectionType,
+  { bytes: number; make: (b: ArrayBufferLike, o: number, n: number) => SectionArray }
+> = {
+  i32: { bytes: 4, make: (b, o, n) => new Int32Array(b, o, n) },
+  f32: { bytes: 4, make: (b, o, n) => new Float32Array(b, o, n) },
+  f64: { bytes: 8, make: (b, o, n) => new Float64Array(b, o, n) },
+  u8: { bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
+};
+
+export function sectionType(array: SectionArray): SectionType {
+  if (array instanceof Int32Array) return "i32";
+  if (array instanceof Float32Array) return "f32";
+  if (array instanceof Float64Array) return "f64";
+  if (array instanceof Uint8Array) return "u8";
+  throw new TypeError(`unsupported section array ${(array as object).constructor.name}`);
+}
+
+export function bytesOf(array: SectionArray): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+export const alignUp = (n: number, to = ALIGN) => Math.ceil(n / to) * to;
+
+/** CRC-32 in pieces, so no single call sees more than 256 MB (zlib's limit is 4 GB). */
+export function checksum(bytes: Uint8Array, crc: Crc32 = jsCrc32): number {
+  const piece = 1 << 28;
+  let value = 0;
+  for (let at = 0; at < bytes.length; at += piece) {
+    value = crc(bytes.subarray(at, Math.min(bytes.length, at + piece)), value);
+  }
+  return value >>> 0;
+}
+
+/** The preamble of a version-2 file. */
+export function encodePreamble(): Uint8Array {
+  const out = new Uint8Array(PREAMBLE_BYTES);
+  out.set(MODEL_MAGIC, 0);
+  new DataView(out.buffer).setUint32(8, MODEL_FORMAT_VERSION, true);
+  return out;
+}
+
+/**
+ * The index JSON (zero-padded to a multiple of 8) and the trailer that ends
+ * a version-2 file whose index starts at `indexOffset`.
+ */
+export function encodeIndexAndTrailer<M>(
+  indexOffset: number,
+  meta: M,
+  sections: readonly SectionEntry[],
+  crc: Crc32 = jsCrc32,
+): Uint8Array {
+  const index: ContainerIndex<M> = {
+    format: "annexml-ts-model",
+    version: MODEL_FORMAT_VERSION,
+    fileBytes: 0,
+    meta,
+    sections: sections as SectionEntry[],
+  };
+  // fileBytes depends on the index's own length: settle it (two rounds at most
+  // once the number of digits stops changing).
+  let json = new Uint8Array(0);
+  for (let round = 0; round < 4; round++) {
+    json = new TextEncoder().encode(JSON.stringify(index));
+    const fileBytes = alignUp(indexOffset + json.length, 8) + TRAILER_BYTES;
+    if (fileBytes === index.fileBytes) break;
+    index.fileBytes = fileBytes;
+  }
+  const padded = alignUp(json.length, 8);
+  const out = new Uint8Array(padded + TRAILER_BYTES);
+  out.set(json, 0);
+  const trailer = new DataView(out.buffer, padded, TRAILER_BYTES);
+  trailer.setBigUint64(0, BigInt(indexOffset), true);
+  trailer.setBigUint64(8, BigInt(json.length), true);
+  trailer.setUint32(16, checksum(json, crc), true);
+  trailer.setUint32(20, checksum(out.subarray(padded, padded + 20), crc), true);
+  out.set(END_MAGIC, padded + 24);
+  return out;
+}
+
+function bad(source: string, reason: string): AnnexmlError {
+  return new AnnexmlError("BAD_FORMAT", reason, { file: source });
+}
+
+function allZero(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+const NOT_A_MODEL =
+  "not an annexml model (wrong magic bytes; a model of the original C++ AnnexML must be converted with `annexml import`)";
+
+/** The format version of a file's first bytes, after checking its magic. */
+export function peekVersion(head: Uint8Array, source: string): number {
+  if (head.length < 12 || MODEL_MAGIC.some((b, i) => head[i] !== b)) throw bad(source, NOT_A_MODEL);
+  const version = new DataView(head.buffer, head.byteOffset, 12).getUint32(8, true);
+  if (version > MODEL_FORMAT_VERSION) {
+    throw bad(
+      source,
+      `model format version ${version} is newer than this annexml reads (${MODEL_FORMAT_VERSION}); upgrade @annexml/cli`,
+    );
+  }
+  if (version < 1) throw bad(source, `invalid model format version ${version}`);
+  return version;
+}
+
+function parseJson<M>(bytes: Uint8Array, source: string): ContainerIndex<M> {
+  let index: ContainerIndex<M>;
+  try {
+    index = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw bad(source, `corrupted model: the index is not valid JSON (${(error as Error).message})`);
+  }
+  if (
+    index === null ||
+    typeof index !== "object" ||
+    index.format !== "annexml-ts-model" ||
+    !Array.isArray(index.sections) ||
+    typeof index.fileBytes !== "number"
+  ) {
+    throw bad(source, "corrupted model: the index lacks its format, size or section table");
+  }
+  return index;
+}
+
+/**
+ * Reads a container from the bytes of a whole file, checking everything
+ * before trusting it: magic, version, reserved bytes, padding, the index's
+ * and every section's CRC32, every offset and length against the size.
+ * Sections are views into `bytes`'s buffer when its offset allows aligned
+ * views (else one aligned copy is made first). `source` names the file in
+ * error messages.
+ */
+export function parseContainer<M>(
+  input: Uint8Array,
+  source = "model",
+  crc: Crc32 = jsCrc32,
+): Container<M> {
+  let bytes = input;
+  if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice();
+  const size = bytes.length;
+  const version = peekVersion(bytes, source);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
+  let index: ContainerIndex<M>;
+  let indexStart: number;
+  let indexEnd: number;
+  if (version === 1) {
+    if (size < V1_PREAMBLE_BYTES) throw bad(source, "truncated model: no complete preamble");
+    if (!allZero(bytes, 20, V1_PREAMBLE_BYTES))
+      throw bad(source, "corrupted model: reserved preamble bytes 20..23 are not zero");
+    const length = view.getUint32(12, true);
+    indexStart = V1_PREAMBLE_BYTES;
+    indexEnd = indexStart + length;
+    if (indexEnd > size) {
+      throw bad(
+        source,
+        `truncated model: the header needs ${indexEnd} bytes, the file has ${size}`,
+      );
+    }
+    const json = bytes.subarray(indexStart, indexEnd);
+    if (checksum(json, crc) !== view.getUint32(16, true))
+      throw bad(source, "corrupted model: the header fails its CRC32 check");
+    index = parseJson<M>(json, source);
+    if (index.fileBytes !== size) {
+      throw bad(
+        source,
+        `truncated or extended model: ${size} bytes, the header says ${index.fileBytes}`,
+      );
+    }
+  } else {
+    if (size < PREAMBLE_BYTES + TRAILER_BYTES)
+      throw bad(source, `truncated model: ${size} bytes is less than an empty model`);
+    if (!allZero(bytes, 12, PREAMBLE_BYTES))
+      throw bad(source, "corrupted model: reserved preamble bytes 12..63 are not zero");
+    const t = size - TRAILER_BYTES;
+    if (END_MAGIC.some((b, i) => bytes[t + 24 + i] !== b)) {
+      throw bad(
+        source,
+        "truncated or corrupted model: the file does not end with the model trailer",
+      );
+    }
+    if (checksum(bytes.subarray(t, t + 20), crc) !== view.getUint32(t + 20, true))
+      throw bad(source, "corrupted model: the trailer fails its CRC32 check");
+    const offset = Number(view.getBigUint64(t, true));
+    const length = Number(view.getBigUint64(t + 8, true));
+    indexStart = offset;
+    indexEnd = offset + length;
+    if (
+      offset < PREAMBLE_BYTES ||
+      offset % ALIGN !== 0 ||
+      indexEnd > t ||
+      alignUp(indexEnd, 8) !== t
+    ) {
+      throw bad(source, "corrupted model: the trailer points outside the file");
+    }
+    const json = bytes.subarray(indexStart, indexEnd);
+    if (checksum(json, crc) !== view.getUint32(t + 16, true))
+      throw bad(source, "corrupted model: the index fails its CRC32 check");
+    if (!allZero(bytes, indexEnd, t)) throw bad(source, "corrupted model: non-zero index padding");
+    index = parseJson<M>(json, source);
+    if (index.fileBytes !== size) {
+      throw bad(
+        source,
+        `truncated or extended model: ${size} bytes, the index says ${index.fileBytes}`,
+      );
+    }
+  }
+
+  // Sections, in file order: each inside the file, not overlapping the
+  // preamble, the index or another section, padding between them zero.
+  const entries = [...index.sections].sort((a, b) => a.offset - b.offset);
+  const sections = new Map<string, SectionArray>();
+  const dataStart = version === 1 ? indexEnd : PREAMBLE_BYTES;
+  const dataEnd = version === 1 ? size : indexStart;
+  let at = dataStart;
+  for (const entry of entries) {
+    const type = SECTION_TYPES[entry?.type];
+    const byteLength = (entry?.length ?? Number.NaN) * (type?.bytes ?? Number.NaN);
+    if (
+      !type ||
+      typeof entry.name !== "string" ||
+      !Number.isSafeInteger(byteLength) ||
+      byteLength < 0 ||
+      !Number.isSafeInteger(entry.offset) ||
+      entry.offset % ALIGN !== 0 ||
+      entry.offset < at ||
+      entry.offset + byteLength > dataEnd
+    ) {
+      throw bad(
+        source,
+        `truncated or corrupted model: section '${String(entry?.name)}' lies outside the file or overlaps another`,
+      );
+    }
+    if (sections.has(entry.name))
+      throw bad(source, `corrupted model: section '${entry.name}' appears twice`);
+    if (!allZero(bytes, at, entry.offset))
+      throw bad(source, "corrupted model: non-zero padding before a section");
+    const data = bytes.subarray(entry.offset, entry.offset + byteLength);
+    if (checksum(data, crc) !== entry.crc32) {
+      throw bad(source, `corrupted model: section '${entry.name}' fails its CRC32 check`);
+    }
+    sections.set(
+      entry.name,
+      type.make(bytes.buffer, bytes.byteOffset + entry.offset, entry.length),
+    );
+    at = entry.offset + byteLength;
+  }
+  if (!allZero(bytes, at, dataEnd))
+    throw bad(source, "corrupted model: non-zero padding after the last section");
+  return { meta: index.meta, sections, fileBytes: size, version };
+}

@@ -1,0 +1,276 @@
+/**
+ * The TypeScript API's vocabulary and its one mapping to the config's.
+ *
+ * Config files and `key=value` arguments keep the original AnnexML's
+ * snake_case names and 0/1 integers (see {@link PARAMS}); the TypeScript
+ * API speaks camelCase with string unions and booleans. Every API option is
+ * one row of a table here: its config key and, for a choice, its values (the
+ * value at index i is the config's integer i). Both directions (API ->
+ * config for `train`, config -> API for the engine and the predictor) and
+ * the validation (types, ranges, unknown keys) read these tables only.
+ */
+import type { AnnIndexKind } from "@annexml/ann-search";
+import type { AnchorStep } from "@annexml/embed";
+import { AnnexmlError } from "@annexml/sparse-io";
+import { type AnnexmlParams, checkNumber, PARAMS } from "./config.js";
+
+/** One API option: the config parameter it maps to and, for a choice, its values in the config's integer order. */
+interface OptionSpec {
+  readonly param: keyof AnnexmlParams;
+  readonly values?: readonly unknown[];
+}
+
+/**
+ * The training parameters a model keeps, in the API's names. The one list:
+ * the engine's task settings, the model file's stored `params` (under the
+ * config keys, in this order) and `train`'s options derive from it.
+ */
+export const TRAINING_OPTIONS = {
+  /** Embedding dimension (`emb_size`, default 50). */
+  embSize: { param: "emb_size" },
+  /** Learners in the ensemble (`num_learner`, default 15). */
+  numLearners: { param: "num_learner" },
+  /** Positives per row in training, leaf size of the search tree (`num_nn`, default 10). */
+  numNeighbours: { param: "num_nn" },
+  /** Partitioner: `"mincut"` of the label kNN graph (default) or spherical `"kmeans"` (`cls_type` 1 / 0). */
+  partitioner: { param: "cls_type", values: ["kmeans", "mincut"] },
+  /** Partitioner epochs (`cls_iter`, default 10). */
+  partitionerIters: { param: "cls_iter" },
+  /** Embedding epochs (`emb_iter`, default 10). */
+  embIters: { param: "emb_iter" },
+  /** Weight a neighbour's shared labels by 1/|Y_j| (default true; `label_normalize` 1 / 0). */
+  labelNormalize: { param: "label_normalize", values: [false, true] },
+  /** Initial learning rate (`eta0`, default 0.1). */
+  eta0: { param: "eta0" },
+  /** L1 strength of the min-cut partitioner (`lambda`, default 4). */
+  lambda: { param: "lambda" },
+  /** Scale of the cosine in the embedding loss (`gamma`, default 10). */
+  gamma: { param: "gamma" },
+  /** Out-edges per vertex of the search graphs (`num_edge`, default 50). */
+  numEdges: { param: "num_edge" },
+  /** Random seed: the same seed gives the same model for any `numThreads` (`seed`). */
+  seed: { param: "seed" },
+  /** Rows per partition: K = max(floor(N / clusterSize), 1) (`cluster_size`, default 6000). */
+  clusterSize: { param: "cluster_size" },
+  /** A row's own embedding side: one `"merged"` AdaGrad step (default) or one step `"per-sample"` (the original; `anchor_step` 1 / 0). */
+  anchorStep: { param: "anchor_step", values: ["per-sample", "merged"] },
+} as const satisfies Record<string, OptionSpec>;
+
+/** Options of a training run that the model does not keep. */
+export const RUN_OPTIONS = {
+  /** Worker threads (1 = in this thread; `num_thread`, default 1). */
+  numThreads: { param: "num_thread" },
+  /** 0 = quiet (the API's default), 1 = progress and summary on stderr, 2 = also each learner's training P@1..5 (`verbose`). */
+  verbose: { param: "verbose" },
+  /** Training data (XMC text format, .gz accepted; `train_file`). */
+  trainFile: { param: "train_file" },
+} as const satisfies Record<string, OptionSpec>;
+
+/** Prediction options that have a config parameter (`k` has none: the CLI writes 10 labels). */
+export const PREDICT_OPTIONS = {
+  /** Learners used: the first `numLearners` (default all; `num_learner`). */
+  numLearners: { param: "num_learner" },
+  /** Neighbours searched per learner (default the model's; `num_nn`). */
+  numNeighbours: { param: "num_nn" },
+  /** `"graph"` ANN search (default) or exact `"bruteForce"` (`pred_type` 1 / 0). */
+  search: { param: "pred_type", values: ["bruteForce", "graph"] },
+  /** Exploration slack of the graph search (default 0; `search_eps`). */
+  searchEps: { param: "search_eps" },
+} as const satisfies Record<string, OptionSpec>;
+
+type ValueOf<S> = S extends { values: readonly (infer V)[] }
+  ? V
+  : S extends { param: infer P extends keyof AnnexmlParams }
+    ? AnnexmlParams[P]
+    : never;
+type OptionsOf<T> = { -readonly [K in keyof T]: ValueOf<T[K]> };
+
+/** The training parameters in the API's names and types (see {@link TRAINING_OPTIONS}). */
+export type TrainingOptions = OptionsOf<typeof TRAINING_OPTIONS>;
+/** The run options of `train` (see {@link RUN_OPTIONS}). */
+export type RunOptions = OptionsOf<typeof RUN_OPTIONS>;
+
+/** The config key of a training parameter. */
+export type TrainingParamName = (typeof TRAINING_OPTIONS)[keyof typeof TRAINING_OPTIONS]["param"];
+
+/** The training parameters as a model file stores them: the config's keys and integers. */
+export type TrainingParams = Pick<AnnexmlParams, TrainingParamName>;
+
+/** The config keys of the training parameters, in the order a model file stores them. */
+export const TRAINING_PARAM_NAMES: readonly TrainingParamName[] = Object.freeze(
+  Object.values(TRAINING_OPTIONS).map((o) => o.param),
+);
+
+/** The search of {@link PREDICT_OPTIONS}: the `@annexml/ann-search` index kinds. */
+export type SearchKind = AnnIndexKind;
+// Checked here: the table's values are exactly the package's unions.
+const _unions: [
+  TrainingOptions["anchorStep"] extends AnchorStep ? true : false,
+  AnchorStep extends TrainingOptions["anchorStep"] ? true : false,
+  OptionsOf<typeof PREDICT_OPTIONS>["search"] extends SearchKind ? true : false,
+  SearchKind extends OptionsOf<typeof PREDICT_OPTIONS>["search"] ? true : false,
+] = [true, true, true, true];
+void _unions;
+
+/** An `AnnexmlError` with code `BAD_OPTION`. */
+export function optionError(reason: string): AnnexmlError {
+  return new AnnexmlError("BAD_OPTION", reason);
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") return "a function";
+  if (value !== null && typeof value === "object") {
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+  return String(value);
+}
+
+/** The config key -> API name of every table, to point a snake_case key at its new name. */
+const API_NAME_OF: Record<string, string> = Object.fromEntries(
+  [TRAINING_OPTIONS, RUN_OPTIONS, PREDICT_OPTIONS].flatMap((table) =>
+    Object.entries(table).map(([name, spec]) => [spec.param, name]),
+  ),
+);
+
+/**
+ * Throws `BAD_OPTION` unless `options` is undefined or a plain object whose
+ * keys are all in `valid`; returns its entries with a defined value.
+ */
+export function optionEntries(
+  options: unknown,
+  valid: readonly string[],
+  origin: string,
+): [string, unknown][] {
+  if (options === undefined) return [];
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw optionError(`the options of ${origin} must be an object, but are ${show(options)}`);
+  }
+  const out: [string, unknown][] = [];
+  for (const [key, value] of Object.entries(options)) {
+    if (!valid.includes(key)) {
+      const renamed = API_NAME_OF[key];
+      const hint =
+        renamed && valid.includes(renamed) ? ` (the config key '${key}' is '${renamed}' here)` : "";
+      throw optionError(
+        `unknown option '${key}' of ${origin}${hint}; valid options: ${valid.join(", ")}`,
+      );
+    }
+    if (value !== undefined) out.push([key, value]);
+  }
+  return out;
+}
+
+/** Throws `BAD_OPTION` unless `value` is one of `values`. */
+export function checkChoice<T>(value: unknown, values: readonly T[], what: string): T {
+  if (!values.includes(value as T)) {
+    throw optionError(`${what} must be ${values.map(show).join(" or ")}, but is ${show(value)}`);
+  }
+  return value as T;
+}
+
+/** Checks one API value against its table row; returns the config's value. */
+function toParam(spec: OptionSpec, value: unknown, what: string): number | string {
+  if (spec.values) return spec.values.indexOf(checkChoice(value, spec.values, what));
+  const p = PARAMS[spec.param];
+  if (p.kind === "path") {
+    if (typeof value !== "string" || value === "") {
+      throw optionError(`${what} must be a file path (a non-empty string), but is ${show(value)}`);
+    }
+    return value;
+  }
+  if (typeof value !== "number") {
+    throw optionError(
+      `${what} must be ${p.kind === "int" ? "an integer" : "a number"}, but is ${show(value)}`,
+    );
+  }
+  return checkNumber(p, value, what);
+}
+
+/** The API value of a config value (no checks: config values are checked when read). */
+function fromParam(spec: OptionSpec, value: number | string): unknown {
+  return spec.values ? spec.values[value as number] : value;
+}
+
+/**
+ * Validates API options against `tables` (types, ranges, choices; unknown
+ * keys are errors, `extra` keys are passed over) and maps them to config
+ * values. Errors are `AnnexmlError` `BAD_OPTION` naming the option, the
+ * value and what is valid.
+ */
+export function paramsFromOptions(
+  options: unknown,
+  tables: readonly Readonly<Record<string, OptionSpec>>[],
+  origin: string,
+  extra: readonly string[] = [],
+): Partial<AnnexmlParams> {
+  const specs: Record<string, OptionSpec> = Object.assign({}, ...tables);
+  const out: Record<string, number | string> = {};
+  for (const [key, value] of optionEntries(options, [...Object.keys(specs), ...extra], origin)) {
+    const spec = specs[key];
+    if (spec) out[spec.param] = toParam(spec, value, `option '${key}' of ${origin}`);
+  }
+  return out as Partial<AnnexmlParams>;
+}
+
+/** The API values of `table`'s options from (validated) config values. */
+function optionsFromParams<T extends Record<string, OptionSpec>>(
+  table: T,
+  params: Pick<AnnexmlParams, T[keyof T]["param"]>,
+): OptionsOf<T> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(table)) {
+    out[name] = fromParam(spec, (params as Record<string, number | string>)[spec.param]);
+  }
+  return out as OptionsOf<T>;
+}
+
+/** The training parameters of a config (or of a model file's `params`) in the API's vocabulary. */
+export function trainingOptionsOf(params: TrainingParams): TrainingOptions {
+  return optionsFromParams(TRAINING_OPTIONS, params);
+}
+
+/** The stored training parameters (config keys, in {@link TRAINING_PARAM_NAMES} order) of a config. */
+export function trainingParamsOf(params: TrainingParams): TrainingParams {
+  return Object.fromEntries(
+    TRAINING_PARAM_NAMES.map((name) => [name, params[name]]),
+  ) as unknown as TrainingParams;
+}
+
+/** Options of `model.predict` (every one optional). */
+export type PredictOptions = Partial<OptionsOf<typeof PREDICT_OPTIONS>> & {
+  /** Labels per row (default 10). */
+  k?: number;
+};
+
+/** The prediction options of a config (`annexml predict`: 10 labels per row). */
+export function predictOptionsOf(params: AnnexmlParams): PredictOptions {
+  return { k: 10, ...optionsFromParams(PREDICT_OPTIONS, params) };
+}
+
+/** Largest `k` of a prediction (the label scores are scanned per row, so more would only pad with -1). */
+const MAX_K = 1 << 20;
+
+/**
+ * Validates prediction options (unknown keys, types, ranges, choices);
+ * returns the ones given, checked. Throws `AnnexmlError` `BAD_OPTION`.
+ */
+export function validatePredictOptions(options: unknown, origin = "predict"): PredictOptions {
+  const params = paramsFromOptions(options, [PREDICT_OPTIONS], origin, ["k"]);
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(PREDICT_OPTIONS)) {
+    const value = params[spec.param];
+    if (value !== undefined) out[name] = fromParam(spec, value);
+  }
+  const k = (options as { k?: unknown } | undefined)?.k;
+  if (k !== undefined) {
+    if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_K) {
+      throw optionError(
+        `option 'k' of ${origin} must be a positive integer (at most ${MAX_K}), but is ${show(k)}`,
+      );
+    }
+    out.k = k;
+  }
+  return out as PredictOptions;
+}
