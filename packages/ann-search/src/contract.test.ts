@@ -4,7 +4,7 @@ import { indexFromArrays } from "./arrays.js";
 import { buildIndex } from "./build.js";
 import type { AnnMetric, GraphIndexOptions } from "./options.js";
 import { clusteredUnitVectors } from "./synthetic.js";
-import { referenceKnn } from "./testing.js";
+import { denseRow, referenceKnn, themedVectors } from "./testing.js";
 import type { AnnIndex } from "./types.js";
 
 /**
@@ -40,10 +40,6 @@ const kinds: { name: string; make: (x: DenseMatrix, o: GraphIndexOptions) => Ann
   },
 ];
 
-function row(m: DenseMatrix, r: number): Float32Array {
-  return m.data.slice(r * m.stride, r * m.stride + m.cols);
-}
-
 /**
  * Non-unit vectors for the l2 metric: row r multiplied by `factor`,
  * `1.5 factor` or `2 factor` (r % 3 = 0, 1, 2), so that norms differ and the
@@ -58,14 +54,13 @@ function scoreOf(metric: AnnMetric, d: number): number {
   return metric === "cosine" ? 1 - d / 2 : d;
 }
 
-const X = clusteredUnitVectors({ rows: 400, dim: 12, centres: 8, noise: 0.2, seed: 11 });
-const Q = clusteredUnitVectors({
-  rows: 30,
+const { X, Q } = themedVectors({
+  rows: 400,
+  queries: 30,
   dim: 12,
   centres: 8,
   noise: 0.2,
-  seed: 12,
-  centreSeed: 11,
+  seed: 11,
 });
 
 describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
@@ -81,7 +76,7 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
       expect(index.metric).toBe(metric);
       let hits = 0;
       for (let q = 0; q < queries.rows; q++) {
-        const { ids, scores } = index.search(row(queries, q), 10);
+        const { ids, scores } = index.search(denseRow(queries, q), 10);
         expect(ids.length).toBe(10);
         expect(new Set(ids).size).toBe(10);
         for (let j = 0; j < 10; j++) {
@@ -109,7 +104,7 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     const small = clusteredUnitVectors({ rows: 25, dim: 12, centres: 3, noise: 0.3, seed: 5 });
     const index = make(small, {});
     const ref = referenceKnn(small, Q, 25);
-    const { ids, scores } = index.search(row(Q, 0), 100);
+    const { ids, scores } = index.search(denseRow(Q, 0), 100);
     expect(Array.from(ids)).toEqual(Array.from(ref.ids.subarray(0, 25)));
     for (let j = 0; j < 25; j++) expect(scores[j]).toBeCloseTo(1 - ref.scores[j] / 2, 6);
     const batch = index.searchBatch(Q, 30);
@@ -122,9 +117,9 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
 
   it("k = 0: no result", () => {
     const index = make(X, {});
-    const r = index.search(row(Q, 0), 0);
+    const r = index.search(denseRow(Q, 0), 0);
     expect(r.ids.length).toBe(0);
-    expect(index.searchInto(row(Q, 0), 0, new Int32Array(0), new Float32Array(0))).toBe(0);
+    expect(index.searchInto(denseRow(Q, 0), 0, new Int32Array(0), new Float32Array(0))).toBe(0);
     const batch = index.searchBatch(Q, 0);
     expect(batch).toMatchObject({ rows: Q.rows, k: 0 });
     expect(batch.ids.length).toBe(0);
@@ -134,11 +129,11 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     const empty: DenseMatrix = { rows: 0, cols: 12, stride: 16, data: new Float32Array(0) };
     const index = make(empty, {});
     expect(index.size).toBe(0);
-    expect(index.search(row(Q, 0), 10).ids.length).toBe(0);
+    expect(index.search(denseRow(Q, 0), 10).ids.length).toBe(0);
     const batch = index.searchBatch(Q, 3, undefined);
     expect(Array.from(batch.ids.subarray(0, 3))).toEqual([-1, -1, -1]);
     const again = indexFromArrays(index.toArrays(), empty);
-    expect(again.search(row(Q, 0), 5).ids.length).toBe(0);
+    expect(again.search(denseRow(Q, 0), 5).ids.length).toBe(0);
   });
 
   it("duplicate vectors: all copies at distance 0 first, by id, then the true distances", () => {
@@ -150,7 +145,7 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     const index = make(dup, { numEdges: 10 });
     const ref = referenceKnn(dup, dup, 10);
     for (const q of [7, 60, 199]) {
-      const { ids, scores } = index.search(row(dup, q), 10);
+      const { ids, scores } = index.search(denseRow(dup, q), 10);
       const first = q % 50;
       expect(Array.from(ids.subarray(0, 4))).toEqual([first, first + 50, first + 100, first + 150]);
       expect(Array.from(scores.subarray(0, 4))).toEqual([1, 1, 1, 1]);
@@ -162,10 +157,10 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     const cos = make(X, {});
     const l2 = make(scaled(X, 3), { metric: "l2" });
     for (const r of [0, 123, 399]) {
-      const a = cos.search(row(X, r), 5);
+      const a = cos.search(denseRow(X, r), 5);
       expect(a.ids[0]).toBe(r);
       expect(a.scores[0]).toBeCloseTo(1, 6);
-      const b = l2.search(row(scaled(X, 3), r), 5);
+      const b = l2.search(denseRow(scaled(X, 3), r), 5);
       expect(b.ids[0]).toBe(r);
       expect(b.scores[0]).toBe(0);
     }
@@ -173,7 +168,7 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
 
   it("NaN or infinite query entries: AnnexmlError BAD_INPUT naming the entry", () => {
     const index = make(X, {});
-    const q = row(Q, 0);
+    const q = denseRow(Q, 0);
     q[3] = Number.NaN;
     expect(() => index.search(q, 5)).toThrow(/query\[3\] must be finite, but is NaN/);
     q[3] = Number.POSITIVE_INFINITY;
@@ -196,8 +191,8 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
 
   it("normalises cosine queries", () => {
     const index = make(X, {});
-    const a = index.search(row(Q, 3), 10);
-    const b = index.search(row(scaled(Q, 7), 3), 10);
+    const a = index.search(denseRow(Q, 3), 10);
+    const b = index.search(denseRow(scaled(Q, 7), 3), 10);
     expect(b.ids).toEqual(a.ids);
     expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
   });
@@ -206,10 +201,10 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     const index = make(X, {});
     const ids = new Int32Array(20).fill(-7);
     const scores = new Float32Array(20).fill(-7);
-    expect(index.searchInto(row(Q, 2), 10, ids, scores, 5)).toBe(10);
+    expect(index.searchInto(denseRow(Q, 2), 10, ids, scores, 5)).toBe(10);
     expect(Array.from(ids.subarray(0, 5))).toEqual([-7, -7, -7, -7, -7]);
     expect(Array.from(ids.subarray(15))).toEqual([-7, -7, -7, -7, -7]);
-    const single = index.search(row(Q, 2), 10);
+    const single = index.search(denseRow(Q, 2), 10);
     expect(ids.subarray(5, 15)).toEqual(single.ids);
     const out = {
       rows: Q.rows,
@@ -219,15 +214,15 @@ describe.each(kinds)("AnnIndex contract: $name", ({ make }) => {
     };
     expect(index.searchBatch(Q, 10, {}, out)).toBe(out);
     expect(out.ids.subarray(20, 30)).toEqual(single.ids);
-    expect(() => index.searchInto(row(Q, 2), 10, new Int32Array(9), new Float32Array(9))).toThrow(
-      expect.objectContaining({ name: "AnnexmlError", code: "BAD_INPUT" }),
-    );
+    expect(() =>
+      index.searchInto(denseRow(Q, 2), 10, new Int32Array(9), new Float32Array(9)),
+    ).toThrow(expect.objectContaining({ name: "AnnexmlError", code: "BAD_INPUT" }));
     expect(() => index.searchBatch(Q, 5, {}, out)).toThrow(/out must have rows = 30 and k = 5/);
   });
 
   it("rejects bad arguments with errors that name the value", () => {
     const index = make(X, {});
-    const q = row(Q, 0);
+    const q = denseRow(Q, 0);
     expect(() => index.search(q, -1)).toThrow(/k must be a non-negative integer, but is -1/);
     expect(() => index.search(q, 1.5)).toThrow(
       expect.objectContaining({ name: "AnnexmlError", code: "BAD_OPTION" }),

@@ -6,22 +6,17 @@ import { buildIndex } from "./build.js";
 import type { GraphIndex } from "./indexes.js";
 import { DEFAULT_GRAPH_INDEX_OPTIONS, validateGraphIndexOptions } from "./options.js";
 import { clusteredUnitVectors } from "./synthetic.js";
-import { referenceKnn } from "./testing.js";
+import { denseRow, referenceKnn, themedVectors } from "./testing.js";
 import type { IndexArrays } from "./types.js";
 
-const X = clusteredUnitVectors({ rows: 1500, dim: 20, centres: 30, noise: 0.15, seed: 21 });
-const Q = clusteredUnitVectors({
-  rows: 100,
+const { X, Q } = themedVectors({
+  rows: 1500,
+  queries: 100,
   dim: 20,
   centres: 30,
   noise: 0.15,
-  seed: 22,
-  centreSeed: 21,
+  seed: 21,
 });
-
-function row(m: DenseMatrix, r: number): Float32Array {
-  return m.data.slice(r * m.stride, r * m.stride + m.cols);
-}
 
 describe("graph index options", () => {
   it("has documented defaults", () => {
@@ -203,12 +198,12 @@ describe("graph search", () => {
   it("stays correct when the visited-set epoch wraps around", () => {
     // The stamps live in the index's space; the counter wraps before 2^31.
     const space = (index as unknown as { space: { epoch: number; visited: Int32Array } }).space;
-    const before = index.search(row(Q, 0), 10);
+    const before = index.search(denseRow(Q, 0), 10);
     space.epoch = 0x7ffffffe - 1;
-    const last = index.search(row(Q, 0), 10); // epoch 2^31 - 2, the last before the wrap
+    const last = index.search(denseRow(Q, 0), 10); // epoch 2^31 - 2, the last before the wrap
     expect(space.visited.includes(0x7ffffffe)).toBe(true);
-    const wrapped = index.search(row(Q, 0), 10); // cleared, epoch 1
-    const after = index.search(row(Q, 0), 10);
+    const wrapped = index.search(denseRow(Q, 0), 10); // cleared, epoch 1
+    const after = index.search(denseRow(Q, 0), 10);
     expect(last).toEqual(before);
     expect(wrapped).toEqual(before);
     expect(after).toEqual(before);
@@ -324,14 +319,14 @@ describe("graph search", () => {
     // are all evaluated (in three kernel calls), all at distance 0.
     for (const order of ["best-first", "lifo"] as const) {
       const e0 = graph.distanceEvaluations;
-      const { ids, scores } = graph.search(row(dup, 300), 5, { order, leaves: 1 });
+      const { ids, scores } = graph.search(denseRow(dup, 300), 5, { order, leaves: 1 });
       expect(graph.distanceEvaluations - e0).toBeGreaterThanOrEqual(600);
       expect(Array.from(scores)).toEqual([1, 1, 1, 1, 1]);
       expect(new Set(ids).size).toBe(5);
       for (const id of ids) expect(id === 7 || id >= 100).toBe(true);
     }
     // The other rows are still found exactly.
-    const exact = buildIndex("bruteForce", dup).search(row(dup, 42), 5);
-    expect(graph.search(row(dup, 42), 5, { eps: 1 }).scores).toEqual(exact.scores);
+    const exact = buildIndex("bruteForce", dup).search(denseRow(dup, 42), 5);
+    expect(graph.search(denseRow(dup, 42), 5, { eps: 1 }).scores).toEqual(exact.scores);
   });
 });

@@ -1,24 +1,18 @@
-import type { DenseMatrix } from "@annexml/sparse-io";
 import { describe, expect, it } from "vitest";
 import { buildIndex } from "./build.js";
 import { searchScratch } from "./indexes.js";
-import { clusteredUnitVectors } from "./synthetic.js";
+import { denseRow, themedVectors } from "./testing.js";
 
 // A file of its own: vitest gives each test file fresh modules, so the
 // thread's scratch starts empty here (other files' searches have grown theirs).
-const X = clusteredUnitVectors({ rows: 1500, dim: 20, centres: 30, noise: 0.15, seed: 21 });
-const Q = clusteredUnitVectors({
-  rows: 100,
+const { X, Q } = themedVectors({
+  rows: 1500,
+  queries: 100,
   dim: 20,
   centres: 30,
   noise: 0.15,
-  seed: 22,
-  centreSeed: 21,
+  seed: 21,
 });
-
-function row(m: DenseMatrix, r: number): Float32Array {
-  return m.data.slice(r * m.stride, r * m.stride + m.cols);
-}
 
 describe("search scratch", () => {
   it("is shared by indexes of different sizes: grows for the largest, never shrinks", () => {
@@ -33,8 +27,8 @@ describe("search scratch", () => {
     // Interleaved searches give the same results as separate ones, and the
     // small index searches in the large one's buffers (no new allocation).
     for (let q = 0; q < Q.rows; q++) {
-      expect(large.search(row(Q, q), 10).ids).toEqual(a.ids.subarray(q * 10, q * 10 + 10));
-      expect(small.search(row(Q, q), 10).ids).toEqual(b.ids.subarray(q * 10, q * 10 + 10));
+      expect(large.search(denseRow(Q, q), 10).ids).toEqual(a.ids.subarray(q * 10, q * 10 + 10));
+      expect(small.search(denseRow(Q, q), 10).ids).toEqual(b.ids.subarray(q * 10, q * 10 + 10));
     }
     expect(searchScratch.candDist).toBe(grown);
   });

@@ -5,6 +5,31 @@
 
 import type { CsrMatrix, DenseMatrix, KnnResult } from "@annexml/sparse-io";
 import { Rng, TopK } from "@annexml/sparse-io";
+import { clusteredUnitVectors } from "./synthetic.js";
+
+/** Row `r` of `m` as a copy of its `cols` values (no padding). */
+export function denseRow(m: DenseMatrix, r: number): Float32Array {
+  return m.data.slice(r * m.stride, r * m.stride + m.cols);
+}
+
+/**
+ * Themed unit vectors and queries around the same centres: `rows` base rows
+ * (seed `seed`) and `queries` query rows (seed `seed + 1`).
+ */
+export function themedVectors(o: {
+  rows: number;
+  queries: number;
+  dim: number;
+  centres: number;
+  noise: number;
+  seed: number;
+}): { X: DenseMatrix; Q: DenseMatrix } {
+  const shape = { dim: o.dim, centres: o.centres, noise: o.noise };
+  return {
+    X: clusteredUnitVectors({ ...shape, rows: o.rows, seed: o.seed }),
+    Q: clusteredUnitVectors({ ...shape, rows: o.queries, seed: o.seed + 1, centreSeed: o.seed }),
+  };
+}
 
 /** Squared Euclidean distance of row `i` of `a` and row `j` of `b`, one term at a time. */
 export function referenceSquaredDistance(

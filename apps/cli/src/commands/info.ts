@@ -46,7 +46,9 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
   return lines.join("\n");
 }
 
-/** "1836", or "12 used of ids up to 2147483646" for sparse ids. */
+/** "1836", or "12 used (ids up to 2147483646)" for sparse ids. */
 function idRange(range: number, used: number | undefined): string {
-  return used === undefined || used === range ? String(range) : `${used} (ids up to ${range - 1})`;
+  return used === undefined || used === range
+    ? String(range)
+    : `${used} used (ids up to ${range - 1})`;
 }
