@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readContainer, writeContainer } from "./model/container.js";
+import { AnnexmlModel } from "./model/model.js";
 import { runCli as annexml, BIN, CONFIG, ROOT } from "./testing.js";
 
 const FIXTURE = join(ROOT, "apps/cli/fixtures/model-v1");
@@ -179,5 +181,33 @@ describe("format version 1 models", () => {
     const info = await annexml(["info", bad]);
     expect(info.code).toBe(1);
     expect(info.stderr).toMatch(/reserved preamble bytes 20..23 are not zero/);
+  });
+
+  it("re-save as format 2 unchanged; a label count the data cannot justify is refused before allocation", async () => {
+    const v1 = await readContainer<{ arrays: { trainLabels: { cols: number } } }>(
+      join(FIXTURE, "model.bin"),
+    );
+    expect(v1.version).toBe(1);
+    const again = join(dir, "v1-as-v2.bin");
+    await writeContainer(again, v1.meta, [...v1.sections]);
+    const p = await annexml([
+      "predict",
+      CONFIG,
+      `model_file=${again}`,
+      `predict_file=${join(FIXTURE, "test.txt")}`,
+      "result_file=-",
+      "verbose=0",
+    ]);
+    expect(p.stdout).toBe(await readFile(join(FIXTURE, "result.txt"), "utf8"));
+    // A crafted file (valid CRCs) claiming 2^31 - 1 labels: 24 GB of scratch.
+    v1.meta.arrays.trainLabels.cols = 2147483647;
+    const crafted = join(dir, "crafted.bin");
+    await writeContainer(crafted, v1.meta, [...v1.sections]);
+    const before = process.memoryUsage().arrayBuffers;
+    await expect(AnnexmlModel.load(crafted)).rejects.toMatchObject({
+      code: "BAD_FORMAT",
+      message: expect.stringMatching(/2147483647 labels for \d+ label entries/),
+    });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 << 20);
   });
 });

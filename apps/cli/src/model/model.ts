@@ -172,6 +172,16 @@ export class AnnexmlModel {
       >;
     };
     validateCsr(a.trainLabels, "training labels");
+    // The predictor keeps 12 bytes of scratch per label: a label count the
+    // label sets cannot justify (only a crafted file has one) is refused
+    // before it is allocated. Format 2 models use every label (dense ids);
+    // format 1 and imports may list some unused ones.
+    const labelEntries = a.trainLabels.indptr[a.trainLabels.rows];
+    if (a.trainLabels.cols > labelEntries + MAX_UNUSED_LABELS) {
+      throw new Error(
+        `${a.trainLabels.cols} labels for ${labelEntries} label entries of the training rows`,
+      );
+    }
     const learners: LearnerArrays[] = [];
     for (let l = 0; l < Object.keys(a.learners).length; l++) {
       const learner = a.learners[String(l)];
@@ -239,6 +249,9 @@ export class AnnexmlModel {
     return out;
   }
 }
+
+/** Labels a model may list beyond those its training rows hold (format 1 files, imports). */
+const MAX_UNUSED_LABELS = 1 << 24;
 
 /** A stored id list must be ascending and unique, one id per dense id. */
 function checkIds(ids: Int32Array | undefined, expected: number, what: string): void {
