@@ -38,7 +38,7 @@ export function buildProgram(): Command {
   program
     .command("predict")
     .description(
-      "Predict the top 10 labels of every row of predict_file into result_file: annexml predict CONFIG.json [key=value ...]. Only the prediction parameters apply (num_learner, num_nn, pred_type, num_edge, search_eps, num_thread, verbose, files).",
+      "Predict the top 10 labels of every row of predict_file into result_file: annexml predict CONFIG.json [key=value ...]. Only the prediction parameters apply (num_learner, num_nn, pred_type, num_edge, search_eps, vote_power, vote_beta, learner_norm, vote_merge, vote_propensity, num_thread, verbose, files).",
     )
     .argument("<config>", "JSON file of parameters")
     .argument(

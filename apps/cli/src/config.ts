@@ -21,6 +21,11 @@ export interface AnnexmlParams {
   pred_type: number;
   num_edge: number;
   search_eps: number;
+  vote_power: number;
+  vote_beta: number;
+  learner_norm: number;
+  vote_merge: number;
+  vote_propensity: number;
   num_thread: number;
   seed: number;
   verbose: number;
@@ -157,6 +162,46 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     max: 1e6,
 
     help: "exploration slack of the graph search",
+  },
+  vote_power: {
+    use: "predict",
+    kind: "float",
+    default: 0,
+    min: 0,
+    max: 1000,
+    help: "a neighbour of cosine similarity s votes max(s, 0)^vote_power * exp(vote_beta * (s - 1)); 0 and 0 = one vote each (the original)",
+  },
+  vote_beta: {
+    use: "predict",
+    kind: "float",
+    default: 0,
+    min: 0,
+    max: 1000,
+    help: "softmax temperature of a neighbour's vote (see vote_power)",
+  },
+  learner_norm: {
+    use: "predict",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 2,
+    help: "each learner's votes: 0 = as they are, 1 = divided by their sum, 2 = divided by their largest",
+  },
+  vote_merge: {
+    use: "predict",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 2,
+    help: "a training row found by several learners: 0 = their votes summed (the original), 1 = counted once with the largest, 2 = once with the mean",
+  },
+  vote_propensity: {
+    use: "predict",
+    kind: "float",
+    default: 0,
+    min: 0,
+    max: 10,
+    help: "label scores times w^vote_propensity, w the label's inverse propensity (A = 0.55, B = 1.5): favours rare labels, for PSP@k (0 = off)",
   },
   num_thread: {
     use: "both",

@@ -14,7 +14,13 @@ export { buildProgram, main } from "./cli.js";
 export { type EvalCommandOptions, runEval } from "./commands/eval.js";
 export { computeStats, type DatasetStats, formatStats } from "./commands/stats.js";
 export { type AnnexmlParams, defaultParams, PARAMS } from "./config.js";
-export type { LearnerArrays, PartArrays, PredictSettings } from "./engine/predictor.js";
+export {
+  DEFAULT_VOTE_SETTINGS,
+  type LearnerArrays,
+  type PartArrays,
+  type PredictSettings,
+  type VoteSettings,
+} from "./engine/predictor.js";
 export { describeError, UsageError } from "./errors.js";
 export { type Feature0Mode, type ImportOptions, importCppModel } from "./import/index.js";
 export {

@@ -76,6 +76,16 @@ export const PREDICT_OPTIONS = {
   search: { param: "pred_type", values: ["bruteForce", "graph"] },
   /** Exploration slack of the graph search (default 0; `search_eps`). */
   searchEps: { param: "search_eps" },
+  /** A neighbour of similarity s votes `max(s, 0)^votePower * exp(voteBeta * (s - 1))` (default 0: one vote; `vote_power`). */
+  votePower: { param: "vote_power" },
+  /** Softmax temperature of a neighbour's vote (default 0; `vote_beta`). */
+  voteBeta: { param: "vote_beta" },
+  /** Each learner's votes kept (`"none"`, default), divided by their `"sum"` or their `"max"` (`learner_norm` 0 / 1 / 2). */
+  learnerNorm: { param: "learner_norm", values: ["none", "sum", "max"] },
+  /** A row found by several learners: votes summed (`"sum"`, default), or once with the `"max"` or `"mean"` (`vote_merge` 0 / 1 / 2). */
+  voteMerge: { param: "vote_merge", values: ["sum", "max", "mean"] },
+  /** Label scores times the inverse propensity to this power (default 0: off; `vote_propensity`). */
+  votePropensity: { param: "vote_propensity" },
 } as const satisfies Record<string, OptionSpec>;
 
 type ValueOf<S> = S extends { values: readonly (infer V)[] }

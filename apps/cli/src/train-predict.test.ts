@@ -391,7 +391,7 @@ describe("programmatic API", () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [
         { predType: 7 },
-        /^unknown option 'predType' of predict; valid options: numLearners, numNeighbours, search, searchEps, k$/,
+        /^unknown option 'predType' of predict; valid options: numLearners, numNeighbours, search, searchEps, votePower, voteBeta, learnerNorm, voteMerge, votePropensity, k$/,
       ],
       [
         { pred_type: 0 },

@@ -82,6 +82,17 @@ describe("formatResultLine", () => {
     expect(formatResultLine([], [0, 1], [Math.fround(0.1), -0])).toBe("\t0:0.1,1:-0.0");
   });
 
+  it("writes more decimals when asked (fractional scores), and checks the count", () => {
+    expect(formatResultLine([2], [7, 3], [1.23456789, 0.5], 2, 6)).toBe("2\t7:1.234568,3:0.500000");
+    expect(formatResultLine([], [1], [-0.25], 1, 3)).toBe("\t1:-0.250");
+    expect(formatResultLine([], [1], [1e21], 1, 2)).toBe("\t1:1000000000000000000000.00");
+    for (const digits of [0, 10, 1.5]) {
+      expect(() => formatResultLine([], [1], [1], 1, digits)).toThrow(
+        expect.objectContaining({ code: "BAD_OPTION" }),
+      );
+    }
+  });
+
   it("refuses non-finite scores", () => {
     expect(() => formatResultLine([], [3], [Number.NaN])).toThrow(
       expect.objectContaining({

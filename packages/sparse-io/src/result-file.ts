@@ -69,11 +69,13 @@ export function validateFormatResultOptions(
  * values like 0.25 or 1.75 are exact ties) to even. `toFixed` would round
  * those up ("0.3" where the original writes "0.2").
  */
-function formatScore(score: number): string {
+function formatScore(score: number, digits: number): string {
   const magnitude = Math.abs(score);
   const sign = score < 0 || Object.is(score, -0) ? "-" : "";
   // toFixed switches to exponent notation from 1e21 on; such doubles are integers.
-  if (magnitude >= 1e21) return `${sign}${BigInt(magnitude)}.0`;
+  if (magnitude >= 1e21) return `${sign}${BigInt(magnitude)}.${"0".repeat(digits)}`;
+  // More digits (fractional scores, e.g. weighted votes): no halfway ties to worry about.
+  if (digits !== 1) return sign + magnitude.toFixed(digits);
   let text = magnitude.toFixed(1);
   const quarters = magnitude * 4;
   // An exact tie of one decimal is an odd multiple of 1/4; toFixed rounded it away from zero.
@@ -93,14 +95,20 @@ function formatScore(score: number): string {
  * Predictions are written in the given order, the first `count` entries
  * (default all), stopping early at the first negative id (the padding of a
  * {@link KnnResult} row). Throws an `AnnexmlError` `BAD_INPUT` for a non-finite score of a
- * written entry: the file format has no way to say it.
+ * written entry: the file format has no way to say it. `digits` (1 to 9,
+ * default 1 as the original) decimals per score: fractional scores need
+ * more, or the one decimal ties them and a reader re-ranks them by label id.
  */
 export function formatResultLine(
   trueLabels: ArrayLike<number>,
   ids: ArrayLike<number>,
   scores: ArrayLike<number>,
   count: number = ids.length,
+  digits = 1,
 ): string {
+  if (!Number.isInteger(digits) || digits < 1 || digits > 9) {
+    throw badOption(`digits must be an integer in [1, 9], but is ${digits}`);
+  }
   let line = "";
   for (let i = 0; i < trueLabels.length; i++)
     line += i === 0 ? `${trueLabels[i]}` : `,${trueLabels[i]}`;
@@ -113,7 +121,7 @@ export function formatResultLine(
     if (!Number.isFinite(score)) {
       throw badInput(`the score of label ${id} (entry ${j}) must be finite, but is ${score}`);
     }
-    line += `${j === 0 ? "" : ","}${id}:${formatScore(score)}`;
+    line += `${j === 0 ? "" : ","}${id}:${formatScore(score, digits)}`;
   }
   return line;
 }

@@ -10,6 +10,7 @@ import type { AnnexmlParams } from "../config.js";
 import type { AnnexmlModel, ModelPredictOptions } from "../model/model.js";
 import { predictOptionsOf, trainingOptionsOf } from "../options.js";
 import type { Reporter } from "../progress.js";
+import { scoreDigits } from "./predictor.js";
 import { createPredictRunner } from "./runner.js";
 import { indexTask, searchGraphOptions } from "./tasks.js";
 
@@ -40,7 +41,8 @@ export async function predictFile(
 ): Promise<{ rows: number; seconds: number }> {
   const start = performance.now();
   const options: ModelPredictOptions = predictOptionsOf(params);
-  model.predictSettings(options);
+  const settings = model.predictSettings(options);
+  const digits = scoreDigits(settings.vote);
   const threads = params.num_thread;
   const runner = createPredictRunner(model, options, threads);
   const writer = await AtomicFileWriter.open(params.result_file);
@@ -72,6 +74,8 @@ export async function predictFile(
             indices.subarray(indptr[row], indptr[row + 1]),
             result.ids.subarray(at, at + result.k),
             result.scores.subarray(at, at + result.k),
+            result.k,
+            digits,
           )}\n`;
         }
       });

@@ -10,6 +10,7 @@ import {
   type EmbeddingModel,
   embeddingModelFromArrays,
 } from "@annexml/embed";
+import { inversePropensities } from "@annexml/eval";
 import {
   type PartitionArrays,
   type PartitionModel,
@@ -49,6 +50,64 @@ export interface PredictSettings {
   searchEps: number;
   /** Labels returned per row (10, as the original). */
   topK: number;
+  /**
+   * Voting (all optional; the defaults give one vote per neighbour found,
+   * summed over the learners, as the original). See {@link VoteSettings}.
+   */
+  vote?: Partial<VoteSettings>;
+}
+
+/** How the neighbours found vote (the predict-time voting parameters). */
+export interface VoteSettings {
+  /**
+   * A neighbour of cosine similarity `s` weighs `max(s, 0)^power *
+   * exp(beta * (s - 1))`: `power` 0 and `beta` 0 (the defaults) give one
+   * vote each; the weight is at most 1 (at `s = 1`).
+   */
+  power: number;
+  /** See {@link power}: the softmax-like temperature of the weight (default 0). */
+  beta: number;
+  /** Each learner's weights divided by their `"sum"` or their `"max"`, or kept (`"none"`, the default). */
+  learnerNorm: "none" | "sum" | "max";
+  /**
+   * A training row found by several learners: its weights summed (`"sum"`,
+   * the default: one vote per learner that found it), or counted once with
+   * their `"max"` or their `"mean"`.
+   */
+  merge: "sum" | "max" | "mean";
+  /**
+   * Label scores multiplied by `w_l^propensity`, `w_l` the label's inverse
+   * propensity from the training label frequencies (Jain et al. 2016,
+   * A = 0.55, B = 1.5, as `annexml eval`): favours rare labels (for PSP@k).
+   * Default 0 (off).
+   */
+  propensity: number;
+}
+
+/** The voting of the original: one vote per neighbour, summed over learners. */
+export const DEFAULT_VOTE_SETTINGS: Readonly<VoteSettings> = Object.freeze({
+  power: 0,
+  beta: 0,
+  learnerNorm: "none",
+  merge: "sum",
+  propensity: 0,
+});
+
+/**
+ * Decimals of the scores in a result file: 1 (the original's `%.1f`) for
+ * integer votes, 6 for fractional ones (weighted, normalised, averaged or
+ * propensity-scaled), which one decimal would tie, and a reader of the file
+ * re-rank by label id.
+ */
+export function scoreDigits(vote: Partial<VoteSettings> = {}): number {
+  const v = { ...DEFAULT_VOTE_SETTINGS, ...vote };
+  const integer =
+    v.power === 0 &&
+    v.beta === 0 &&
+    v.learnerNorm === "none" &&
+    v.merge !== "mean" &&
+    v.propensity === 0;
+  return integer ? 1 : 6;
 }
 
 /** Rows predicted together, learner by learner (enough to amortise a learner's cache misses). */
@@ -73,7 +132,17 @@ export class Predictor {
   private readonly query: Float32Array;
   private readonly neighbourIds: Int32Array;
   private readonly neighbourScores: Float32Array;
+  /** Per training row: how many learners found it (0 = not yet this row). */
   private readonly votes: Int32Array;
+  /** Per training row: its merged weight (sum or max of its learners' weights). */
+  private readonly rowWeights: Float64Array;
+  /** Neighbour similarities per (row of the block, learner), as `found`. */
+  private readonly foundScores: Float32Array;
+  /** One learner's neighbour weights (scratch). */
+  private readonly weights: Float64Array;
+  private readonly vote: VoteSettings;
+  /** `w_l^propensity` per label, or null when off. */
+  private readonly labelBoost: Float64Array | null;
   private readonly votedRows: Int32Array;
   private readonly labelScores: Float64Array;
   private readonly scoredLabels: Int32Array;
@@ -117,11 +186,22 @@ export class Predictor {
     this.neighbourIds = new Int32Array(k);
     this.neighbourScores = new Float32Array(k);
     this.votes = new Int32Array(trainLabels.rows);
+    this.rowWeights = new Float64Array(trainLabels.rows);
+    this.weights = new Float64Array(k);
+    this.vote = { ...DEFAULT_VOTE_SETTINGS, ...settings.vote };
+    this.labelBoost = null;
+    if (this.vote.propensity !== 0 && trainLabels.rows > 0) {
+      const w = inversePropensities(trainLabels).weights;
+      const boost = new Float64Array(trainLabels.cols);
+      for (let l = 0; l < boost.length; l++) boost[l] = w[l] ** this.vote.propensity;
+      this.labelBoost = boost;
+    }
     this.votedRows = new Int32Array(used.length * k);
     this.labelScores = new Float64Array(trainLabels.cols);
     this.scoredLabels = new Int32Array(trainLabels.cols);
     this.top = new TopK(settings.topK);
     this.found = new Int32Array(BLOCK_ROWS * used.length * k);
+    this.foundScores = new Float32Array(BLOCK_ROWS * used.length * k);
   }
 
   /** Labels written per row. */
@@ -144,22 +224,77 @@ export class Predictor {
     for (let block = from; block < to; block += BLOCK_ROWS) {
       const blockEnd = Math.min(to, block + BLOCK_ROWS);
       for (let l = 0; l < learners; l++) this.searchLearner(features, l, block, blockEnd);
-      const found = this.found;
-      const votes = this.votes;
-      const voted = this.votedRows;
       for (let r = block; r < blockEnd; r++) {
-        let votedCount = 0;
-        const base = (r - block) * learners * k;
-        for (let q = base; q < base + learners * k; q++) {
-          const row = found[q];
-          if (row >= 0 && votes[row]++ === 0) voted[votedCount++] = row;
-        }
+        const votedCount = this.voteRow((r - block) * learners * k, learners);
         const at = (r - from) * topK;
-        const written = this.scoreLabels(voted, votedCount, out, at);
+        const written = this.scoreLabels(this.votedRows, votedCount, out, at);
         out.ids.fill(-1, at + written, at + topK);
         out.scores.fill(0, at + written, at + topK);
       }
     }
+  }
+
+  /**
+   * Votes of one row's neighbours (`learners x k` from `base` of `found`):
+   * each learner's weights (normalised per learner if asked), merged per
+   * training row into `rowWeights`; the rows voted for go to `votedRows`.
+   * Returns how many. One vote per neighbour by default, summed: integer
+   * sums, exactly as the original.
+   */
+  private voteRow(base: number, learners: number): number {
+    const { numNeighbours: k } = this.settings;
+    const { power, beta, learnerNorm, merge } = this.vote;
+    const weighted = power !== 0 || beta !== 0;
+    const found = this.found;
+    const foundScores = this.foundScores;
+    const votes = this.votes;
+    const rowWeights = this.rowWeights;
+    const voted = this.votedRows;
+    const weights = this.weights;
+    let votedCount = 0;
+    for (let l = 0; l < learners; l++) {
+      const at = base + l * k;
+      let count = 0;
+      while (count < k && found[at + count] >= 0) count++;
+      if (count === 0) continue;
+      let total = 0;
+      let top = 0;
+      for (let j = 0; j < count; j++) {
+        let w = 1;
+        if (weighted) {
+          const sim = foundScores[at + j];
+          w = Math.max(sim, 0) ** power * Math.exp(beta * (sim - 1));
+        }
+        weights[j] = w;
+        total += w;
+        if (w > top) top = w;
+      }
+      const scale =
+        learnerNorm === "sum"
+          ? total > 0
+            ? 1 / total
+            : 0
+          : learnerNorm === "max"
+            ? top > 0
+              ? 1 / top
+              : 0
+            : 1;
+      for (let j = 0; j < count; j++) {
+        const row = found[at + j];
+        const w = scale === 1 ? weights[j] : weights[j] * scale;
+        if (votes[row]++ === 0) {
+          voted[votedCount++] = row;
+          rowWeights[row] = w;
+        } else if (merge === "max") {
+          if (w > rowWeights[row]) rowWeights[row] = w;
+        } else {
+          rowWeights[row] += w;
+        }
+      }
+    }
+    if (merge === "mean")
+      for (let i = 0; i < votedCount; i++) rowWeights[voted[i]] /= votes[voted[i]];
+    return votedCount;
   }
 
   /** Learner `l`'s neighbours (global training rows, -1 padded) of rows `from .. to - 1` into `found`. */
@@ -171,6 +306,7 @@ export class Predictor {
     const partition = this.partitions[l];
     const parts = this.parts[l];
     const found = this.found;
+    const foundScores = this.foundScores;
     for (let r = from; r < to; r++) {
       const at = ((r - from) * learners + l) * k;
       let rowIndices = indices.subarray(indptr[r], indptr[r + 1]);
@@ -192,7 +328,10 @@ export class Predictor {
           0,
           search,
         );
-        for (let j = 0; j < count; j++) found[at + j] = part.rows[this.neighbourIds[j]];
+        for (let j = 0; j < count; j++) {
+          found[at + j] = part.rows[this.neighbourIds[j]];
+          foundScores[at + j] = this.neighbourScores[j];
+        }
       }
       found.fill(-1, at + count, at + k);
     }
@@ -206,8 +345,10 @@ export class Predictor {
     let scoredCount = 0;
     for (let i = 0; i < count; i++) {
       const row = voted[i];
-      const v = this.votes[row];
+      const v = this.rowWeights[row];
       this.votes[row] = 0;
+      // A zero weight (a similarity <= 0 with vote_power > 0) is no vote.
+      if (v === 0) continue;
       for (let p = indptr[row]; p < indptr[row + 1]; p++) {
         const label = indices[p];
         if (scores[label] === 0) scored[scoredCount++] = label;
@@ -216,9 +357,10 @@ export class Predictor {
     }
     const top = this.top;
     top.reset();
+    const boost = this.labelBoost;
     for (let i = 0; i < scoredCount; i++) {
       const label = scored[i];
-      top.push(label, scores[label]);
+      top.push(label, boost ? scores[label] * boost[label] : scores[label]);
       scores[label] = 0;
     }
     const written = top.drainSorted(out.ids, out.scores, at);

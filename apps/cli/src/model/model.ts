@@ -7,7 +7,12 @@ import {
   normalizeRows,
   validateCsr,
 } from "@annexml/sparse-io";
-import { type LearnerArrays, Predictor, type PredictSettings } from "../engine/predictor.js";
+import {
+  DEFAULT_VOTE_SETTINGS,
+  type LearnerArrays,
+  Predictor,
+  type PredictSettings,
+} from "../engine/predictor.js";
 import { type PredictOptions, type TrainingParams, validatePredictOptions } from "../options.js";
 import { readContainer, type SectionArray, writeContainer } from "./container.js";
 import { type Packable, pack, unpack } from "./pack.js";
@@ -73,7 +78,9 @@ export function packageVersions(): Record<string, string> {
  * Options of {@link AnnexmlModel.predict}: `k` (labels per row, default 10),
  * `numLearners` (the first learners used, default all), `numNeighbours`
  * (per learner, default the model's), `search` (`"graph"`, the default, or
- * `"bruteForce"`), `searchEps` (graph exploration slack, default 0).
+ * `"bruteForce"`), `searchEps` (graph exploration slack, default 0), and
+ * the voting: `votePower`, `voteBeta`, `learnerNorm`, `voteMerge`,
+ * `votePropensity` (see `PREDICT_OPTIONS` in options.ts; the defaults vote as the original).
  */
 export type ModelPredictOptions = PredictOptions;
 
@@ -221,6 +228,13 @@ export class AnnexmlModel {
       search: o.search ?? "graph",
       searchEps: o.searchEps ?? 0,
       topK: o.k ?? 10,
+      vote: {
+        power: o.votePower ?? DEFAULT_VOTE_SETTINGS.power,
+        beta: o.voteBeta ?? DEFAULT_VOTE_SETTINGS.beta,
+        learnerNorm: o.learnerNorm ?? DEFAULT_VOTE_SETTINGS.learnerNorm,
+        merge: o.voteMerge ?? DEFAULT_VOTE_SETTINGS.merge,
+        propensity: o.votePropensity ?? DEFAULT_VOTE_SETTINGS.propensity,
+      },
     };
   }
 
