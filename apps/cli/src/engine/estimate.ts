@@ -37,7 +37,10 @@ export type EstimateParams = Pick<
   | "cls_type"
   | "num_thread"
   | "verbose"
->;
+> & {
+  /** Model storage (0 = float32, 1 = f16, 2 = int8; default 0). */
+  compact?: number;
+};
 
 /** Bytes of each term, by name (what `dry_run=1` prints). */
 export type EstimateTerms = Record<string, number>;
@@ -147,19 +150,26 @@ export function estimateTraining(data: DataSizes, params: EstimateParams): Train
   const parts = L * K;
   // Min-cut weights: an inverted index of the non-zero (partition, feature) weights (none when K = 1).
   const partitionEntries = K > 1 ? PARTITION_WEIGHT_DENSITY * K * F : 0;
-  const sections = 4 + L * 3 + parts * (10 + (params.verbose >= 2 ? 1 : 0));
+  // Compact storage (model/compact.ts): bytes per weight / embedding value
+  // (int8: plus a float32 scale per row), per graph id (u16 below 65535 rows).
+  const compact = params.compact ?? 0;
+  const floatBytes = compact === 1 ? 2 : compact === 2 ? 1 : 4;
+  const rowScale = compact === 2 ? 4 : 0;
+  const idBytes = compact > 0 && n < 65535 ? 2 : 4;
+  const sections =
+    4 + L * 3 + parts * (10 + (params.verbose >= 2 ? 1 : 0) + (compact === 2 ? 2 : 0));
   const modelTerms: EstimateTerms = {
     // Training labels CSR: indptr (N + 1) and indices.
     trainLabels: 4 * (N + 1) + 4 * data.labelNnz,
     // Partitioner per learner: featurePtr (F + 1), and (partition, weight) per entry.
     partitioners: L * (4 * (F + 1) + 8 * partitionEntries),
     // Embedding per partition: featureIds Fk, weights Fk x stride, and the rows' ids.
-    embeddingWeights: parts * (4 * Fk + 4 * Fk * stride + 4 * n),
+    embeddingWeights: parts * (4 * Fk + (floatBytes * stride + rowScale) * Fk + 4 * n),
     // Unit embeddings of the partition's rows: n x stride floats.
-    unitEmbeddings: parts * 4 * n * stride,
+    unitEmbeddings: parts * (floatBytes * stride + rowScale) * n,
     // Search index (ann-search IndexArrays): edges n x E, leafRows n, the tree's
     // split normals (dim floats), offsets and children per split node, leafPtr.
-    searchGraphs: parts * 4 * (n * E + n + splits * (dim + 3) + leaves + 1),
+    searchGraphs: parts * (idBytes * (n * E + n) + 4 * (splits * (dim + 3) + leaves + 1)),
     // The original ids of sparse feature / label ids (stored only when the
     // ids were not already 0 .. n - 1; counted always: at most 4 (F + L) bytes).
     idMaps: 4 * (F + data.labels),
