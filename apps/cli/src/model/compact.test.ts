@@ -192,6 +192,30 @@ describe("compact sections in the container", () => {
     }
   });
 
+  it("stores rows without their zero padding and restores it (f16 and i8)", async () => {
+    // 3 rows of stride 4, 3 values each + one zero.
+    const padded = Float32Array.of(1, -2, 0.5, 0, 0, 0, 0, 0, 3, 0.25, -1, 0);
+    const path = join(dir, "padded.bin");
+    await writeContainer(path, {}, [
+      ["p16", padded, "f16", 4, 3],
+      ["p8", padded, "i8", 4, 3],
+    ]);
+    const back = await readContainer(path);
+    expect(back.sections.get("p16")).toEqual(padded);
+    const p8 = back.sections.get("p8") as Float32Array;
+    expect(p8.length).toBe(12);
+    for (let i = 0; i < 12; i++) {
+      if (i % 4 === 3) expect(p8[i]).toBe(0);
+      else expect(Math.abs(p8[i] - padded[i])).toBeLessThanOrEqual(3 / 127 / 2 + 1e-7);
+    }
+    const text = new TextDecoder().decode(await readFile(path));
+    expect(text).toContain('"padded":{"cols":3,"stride":4}');
+    expect(text.match(/"name":"p16","type":"f16","length":9/)).not.toBeNull();
+    await expect(
+      writeContainer(join(dir, "bad.bin"), {}, [["x", Float32Array.of(1, 2), "f16", 2, 1]]),
+    ).rejects.toThrow(/row 0 has non-zero padding/);
+  });
+
   it("refuses an i8 section without its scales", async () => {
     const path = join(dir, "noscale.bin");
     await writeContainer(path, {}, [["w8", weights, "i8", 8]]);

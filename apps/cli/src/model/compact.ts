@@ -75,13 +75,19 @@ export function f16Table(): Float32Array {
 }
 
 /** `src` as binary16 bit patterns (round to nearest even). */
-export function encodeF16(src: Float32Array, out = new Uint16Array(src.length)): Uint16Array {
+export function encodeF16(
+  src: Float32Array,
+  out: Uint16Array = new Uint16Array(src.length),
+): Uint16Array {
   for (let i = 0; i < src.length; i++) out[i] = f32ToF16(src[i]);
   return out;
 }
 
 /** Decodes binary16 bit patterns into `out` through the 65536-entry table. */
-export function decodeF16(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
+export function decodeF16(
+  src: Uint16Array,
+  out: Float32Array = new Float32Array(src.length),
+): Float32Array {
   const t = f16Table();
   for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
   return out;
@@ -126,7 +132,7 @@ export function encodeInt8Rows(src: Float32Array, cols: number): Int8Rows {
 export function decodeInt8Rows(
   q: Int8Array,
   scale: Float32Array,
-  out = new Float32Array(q.length),
+  out: Float32Array = new Float32Array(q.length),
 ): Float32Array {
   const rows = scale.length;
   const cols = rows > 0 ? q.length / rows : 0;
@@ -145,13 +151,19 @@ export function fitsU16(src: Int32Array): boolean {
 }
 
 /** Int32 values in `[-1, 65534]` as u16, -1 as `0xFFFF` (check {@link fitsU16} first). */
-export function encodeU16(src: Int32Array, out = new Uint16Array(src.length)): Uint16Array {
+export function encodeU16(
+  src: Int32Array,
+  out: Uint16Array = new Uint16Array(src.length),
+): Uint16Array {
   for (let i = 0; i < src.length; i++) out[i] = src[i] & 0xffff;
   return out;
 }
 
 /** Decodes u16 sections: `0xFFFF` is -1, every other value itself. */
-export function decodeU16(src: Uint16Array, out = new Int32Array(src.length)): Int32Array {
+export function decodeU16(
+  src: Uint16Array,
+  out: Int32Array = new Int32Array(src.length),
+): Int32Array {
   for (let i = 0; i < src.length; i++) {
     const v = src[i];
     out[i] = v === 0xffff ? -1 : v;

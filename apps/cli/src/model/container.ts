@@ -34,6 +34,7 @@ export type SectionSpec = readonly [
   array: SectionArray,
   encoding?: SectionEncoding,
   rowLength?: number,
+  cols?: number,
 ];
 
 /** zlib's native CRC-32 (the same values as the portable one in crc32.ts, ~10x faster). */
@@ -61,15 +62,17 @@ export class ContainerWriter {
   /**
    * Appends one section (64-byte aligned, CRC-checked on read), stored as
    * itself or in a compact `encoding` (an `i8` section also writes its
-   * `<name>.scale`; the CRC covers the stored bytes).
+   * `<name>.scale`; the CRC covers the stored bytes). `cols < rowLength`:
+   * only the first `cols` of each row are stored (the rest is zero padding).
    */
   async section(
     name: string,
     array: SectionArray,
     encoding?: SectionEncoding,
     rowLength?: number,
+    cols?: number,
   ): Promise<void> {
-    for (const piece of encodeSection(name, array, encoding, rowLength)) {
+    for (const piece of encodeSection(name, array, encoding, rowLength, cols)) {
       if (this.names.has(piece.name)) throw new Error(`duplicate model section '${piece.name}'`);
       this.names.add(piece.name);
       await this.pad(alignUp(this.at));
@@ -79,6 +82,7 @@ export class ContainerWriter {
         length: piece.length,
         offset: this.at,
         crc32: checksum(piece.bytes, nativeCrc),
+        ...(piece.padded ? { padded: piece.padded } : {}),
       });
       await this.put(piece.bytes);
     }
@@ -121,8 +125,8 @@ export async function writeContainer<M>(
 ): Promise<number> {
   const writer = await ContainerWriter.open(path);
   try {
-    for (const [name, array, encoding, rowLength] of sections)
-      await writer.section(name, array, encoding, rowLength);
+    for (const [name, array, encoding, rowLength, cols] of sections)
+      await writer.section(name, array, encoding, rowLength, cols);
     return await writer.finish(meta);
   } catch (error) {
     await writer.abort();

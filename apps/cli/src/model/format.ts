@@ -70,6 +70,11 @@ export interface SectionEntry {
   /** Byte offset from the start of the file. */
   offset: number;
   crc32: number;
+  /**
+   * Compact sections only: the decoded array has rows of `stride` values of
+   * which the first `cols` are stored (the rest are zero padding, not stored).
+   */
+  padded?: { cols: number; stride: number };
 }
 
 /** The JSON index (version 1 called it the header). */
@@ -111,6 +116,7 @@ export interface StoredSection {
   type: SectionType;
   length: number;
   bytes: Uint8Array;
+  padded?: { cols: number; stride: number };
 }
 
 /**
@@ -118,6 +124,8 @@ export interface StoredSection {
  * `"f16"` (a Float32Array) one `f16` piece; with `"i8"` (a Float32Array of
  * rows of `rowLength`) an `i8` piece and its `<name>.scale` `f32` piece;
  * with `"u16"` (an Int32Array of values in [-1, 65534]) one `u16` piece.
+ * With `cols < rowLength` (f16, i8), only the first `cols` values of each
+ * row are stored: the rest must be zero padding (`padded` in the index).
  * An encoding that does not apply to the array is a TypeError.
  */
 export function encodeSection(
@@ -125,6 +133,7 @@ export function encodeSection(
   array: SectionArray,
   encoding?: SectionEncoding,
   rowLength = 0,
+  cols = rowLength,
 ): StoredSection[] {
   const piece = (n: string, type: SectionType, a: StoredArray): StoredSection => ({
     name: n,
@@ -140,11 +149,40 @@ export function encodeSection(
   }
   if (!(array instanceof Float32Array))
     throw new TypeError(`section '${name}': ${encoding} needs a Float32Array`);
-  if (encoding === "f16") return [piece(name, "f16", encodeF16(array))];
-  if (!(rowLength > 0) || array.length % rowLength !== 0)
-    throw new TypeError(`section '${name}': i8 needs rows (${array.length} % ${rowLength})`);
-  const { q, scale } = encodeInt8Rows(array, rowLength);
-  return [piece(name, "i8", q), piece(`${name}.scale`, "f32", scale)];
+  let values = array;
+  let padded: StoredSection["padded"];
+  if (rowLength > 0 && cols > 0 && cols < rowLength) {
+    values = dropPadding(array, rowLength, cols, name);
+    padded = { cols, stride: rowLength };
+  }
+  if (encoding === "f16") return [{ ...piece(name, "f16", encodeF16(values)), padded }];
+  const width = padded ? cols : rowLength;
+  if (!(width > 0) || values.length % width !== 0)
+    throw new TypeError(`section '${name}': i8 needs rows (${values.length} % ${width})`);
+  const { q, scale } = encodeInt8Rows(values, width);
+  return [{ ...piece(name, "i8", q), padded }, piece(`${name}.scale`, "f32", scale)];
+}
+
+/** The first `cols` of every `stride` values (the rest must be zero). */
+function dropPadding(src: Float32Array, stride: number, cols: number, name: string): Float32Array {
+  if (src.length % stride !== 0)
+    throw new TypeError(`section '${name}': ${src.length} values are not rows of ${stride}`);
+  const rows = src.length / stride;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = cols; c < stride; c++) {
+      if (src[r * stride + c] !== 0)
+        throw new TypeError(`section '${name}': row ${r} has non-zero padding`);
+    }
+    out.set(src.subarray(r * stride, r * stride + cols), r * cols);
+  }
+  return out;
+}
+
+/** Rows of `cols` values spread to rows of `stride` (zero padding) in `out`. */
+function addPadding(src: Float32Array, cols: number, stride: number, out: Float32Array): void {
+  const rows = src.length / cols;
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * cols, (r + 1) * cols), r * stride);
 }
 
 export function sectionType(array: SectionArray): SectionType {
@@ -350,6 +388,7 @@ export function parseContainer<M>(
   const entries = [...index.sections].sort((a, b) => a.offset - b.offset);
   const raw = new Map<string, StoredArray>();
   const types = new Map<string, SectionType>();
+  const paddings = new Map<string, { cols: number; stride: number }>();
   const dataStart = version === 1 ? indexEnd : PREAMBLE_BYTES;
   const dataEnd = version === 1 ? size : indexStart;
   let at = dataStart;
@@ -381,11 +420,24 @@ export function parseContainer<M>(
     }
     raw.set(entry.name, type.make(bytes.buffer, bytes.byteOffset + entry.offset, entry.length));
     types.set(entry.name, entry.type);
+    if (entry.padded !== undefined) {
+      const { cols, stride } = entry.padded ?? {};
+      if (
+        (entry.type !== "f16" && entry.type !== "i8") ||
+        !Number.isSafeInteger(cols) ||
+        !Number.isSafeInteger(stride) ||
+        !(cols > 0 && cols < stride) ||
+        entry.length % cols !== 0
+      ) {
+        throw bad(source, `corrupted model: section '${entry.name}' has an invalid row padding`);
+      }
+      paddings.set(entry.name, { cols, stride });
+    }
     at = entry.offset + byteLength;
   }
   if (!allZero(bytes, at, dataEnd))
     throw bad(source, "corrupted model: non-zero padding after the last section");
-  const { sections, stored } = decodeSections(raw, types, bytes.buffer, source);
+  const { sections, stored } = decodeSections(raw, types, paddings, bytes.buffer, source);
   return { meta: index.meta, sections, stored, fileBytes: size, version };
 }
 
@@ -398,12 +450,27 @@ export function parseContainer<M>(
 function decodeSections(
   raw: ReadonlyMap<string, StoredArray>,
   types: ReadonlyMap<string, SectionType>,
+  paddings: ReadonlyMap<string, { cols: number; stride: number }>,
   buffer: ArrayBufferLike,
   source: string,
 ): { sections: Map<string, SectionArray>; stored: Map<string, SectionType> } {
   const shared = typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
   const alloc = <T>(make: new (b: ArrayBufferLike) => T, n: number, bytesPer: number): T =>
     new make(shared ? new SharedArrayBuffer(n * bytesPer) : new ArrayBuffer(n * bytesPer));
+  /** Float32 output of a compact float section: padded rows decode into scratch first. */
+  const floats = (name: string, n: number, decode: (out: Float32Array) => void): Float32Array => {
+    const pad = paddings.get(name);
+    if (!pad) {
+      const out = alloc(Float32Array, n, 4);
+      decode(out);
+      return out;
+    }
+    const packed = new Float32Array(n);
+    decode(packed);
+    const out = alloc(Float32Array, (n / pad.cols) * pad.stride, 4);
+    addPadding(packed, pad.cols, pad.stride, out);
+    return out;
+  };
   const sections = new Map<string, SectionArray>();
   const stored = new Map<string, SectionType>();
   const scales = new Set<string>();
@@ -419,8 +486,10 @@ function decodeSections(
     }
     stored.set(name, type);
     if (type === "f16") {
-      const n = array.length;
-      sections.set(name, decodeF16(array as Uint16Array, alloc(Float32Array, n, 4)));
+      sections.set(
+        name,
+        floats(name, array.length, (out) => decodeF16(array as Uint16Array, out)),
+      );
     } else if (type === "u16") {
       const n = array.length;
       sections.set(name, decodeU16(array as Uint16Array, alloc(Int32Array, n, 4)));
@@ -433,8 +502,13 @@ function decodeSections(
           `corrupted model: i8 section '${name}' lacks its '${name}.scale' section of one scale per row`,
         );
       }
-      const n = array.length;
-      sections.set(name, decodeInt8Rows(array as Int8Array, scale, alloc(Float32Array, n, 4)));
+      if (paddings.has(name) && rows * (paddings.get(name)?.cols ?? 0) !== array.length) {
+        throw bad(source, `corrupted model: i8 section '${name}' has ${rows} scales for its rows`);
+      }
+      sections.set(
+        name,
+        floats(name, array.length, (out) => decodeInt8Rows(array as Int8Array, scale, out)),
+      );
     } else {
       sections.set(name, array as SectionArray);
     }

@@ -287,12 +287,17 @@ export class AnnexmlModel {
   }
 }
 
-/** The sections of a part that compact storage encodes: floats as f16 / i8, ids as u16. */
-const COMPACT_FLOATS = [".embedding.weights", ".embedding.embeddings"];
-const COMPACT_IDS = [".index.edges", ".index.leafRows"];
+/** The float sections of a part that compact storage encodes (f16, or i8 by rows). */
+const COMPACT_FLOATS = [".embedding.weights", ".embedding.embeddings", ".index.splitNormals"];
 const PART_SECTION = /^m\.learners\.(\d+)\.parts\.(\d+)(\..+)$/;
 
-/** The sections to write, the big arrays of every partition marked for `compact` storage. */
+/**
+ * The sections to write for `compact` storage: every partition's weights,
+ * embeddings (without their zero padding to `stride`) and search-tree
+ * normals as f16 or i8 rows, and every Int32
+ * section whose values fit [-1, 65534] (graph edges, rows, ids, offsets of
+ * partitions and label sets under 65535 entries) as u16.
+ */
 function compactSections(
   sections: readonly [string, SectionArray][],
   compact: Compact,
@@ -300,16 +305,14 @@ function compactSections(
 ): readonly SectionSpec[] {
   if (compact === "none") return sections;
   return sections.map(([name, array]): SectionSpec => {
+    if (array instanceof Int32Array) return fitsU16(array) ? [name, array, "u16"] : [name, array];
     const match = PART_SECTION.exec(name);
-    if (!match) return [name, array];
-    const suffix = match[3];
-    if (COMPACT_FLOATS.includes(suffix)) {
-      const stride = learners[Number(match[1])].parts[Number(match[2])].embedding.stride;
-      return compact === "f16" ? [name, array, "f16"] : [name, array, "i8", stride];
-    }
-    if (COMPACT_IDS.includes(suffix) && array instanceof Int32Array && fitsU16(array))
-      return [name, array, "u16"];
-    return [name, array];
+    if (!match || !COMPACT_FLOATS.includes(match[3])) return [name, array];
+    const part = learners[Number(match[1])].parts[Number(match[2])];
+    const encoding = compact === "f16" ? "f16" : "i8";
+    // Weights and embeddings: rows of `stride`, of which `embSize` are stored.
+    if (match[3] === ".index.splitNormals") return [name, array, encoding, part.index.dim];
+    return [name, array, encoding, part.embedding.stride, part.embedding.embSize];
   });
 }
 
