@@ -513,5 +513,25 @@ function decodeSections(
       sections.set(name, array as SectionArray);
     }
   }
+  // With any section decoded, copy the others too: then nothing refers to
+  // the file's buffer and it can be freed (a compact model then holds its
+  // float32 size, not that plus the file).
+  if (
+    stored.size > 0 &&
+    [...stored.values()].some((t) => t === "f16" || t === "i8" || t === "u16")
+  ) {
+    for (const [name, array] of sections) {
+      if (array.buffer !== buffer) continue;
+      const copy = alloc(
+        array.constructor as new (
+          b: ArrayBufferLike,
+        ) => SectionArray,
+        array.length,
+        array.BYTES_PER_ELEMENT,
+      );
+      copy.set(array as never);
+      sections.set(name, copy);
+    }
+  }
   return { sections, stored };
 }
