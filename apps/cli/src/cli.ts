@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { runCompact } from "./commands/compact.js";
 import type { EvalCommandOptions } from "./commands/eval.js";
 import { runEval } from "./commands/eval.js";
 import { IMPORT_OPTIONS_HELP, runImport } from "./commands/import.js";
@@ -60,6 +61,18 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object instead of text")
     .action(async (file: string, options: { json?: boolean }) => {
       print(await runInfo(file, options.json === true));
+    });
+
+  program
+    .command("compact")
+    .description(
+      "Rewrite a model smaller: projection weights and embeddings as float16 (or int8 with one scale per row), search graphs as u16; decoded to float32 on load. annexml compact IN_MODEL OUT_MODEL [--to f16|int8].",
+    )
+    .argument("<in-model>", "a model written by annexml train, import or compact")
+    .argument("<out-model>", "the compact model to write")
+    .option("--to <storage>", "f16 (about 2x smaller) or int8 (about 3x smaller)", "f16")
+    .action(async (input: string, output: string, options: { to: string }) => {
+      print(await runCompact(input, output, options.to));
     });
 
   program

@@ -31,6 +31,7 @@ export interface AnnexmlParams {
   verbose: number;
   cluster_size: number;
   anchor_step: number;
+  compact: number;
   dry_run: number;
   max_memory: number;
   train_file: string;
@@ -50,6 +51,8 @@ export interface ParamSpec {
   /** Which commands read it (predict ignores training parameters: the model fixes them). */
   use: "train" | "predict" | "both";
   help: string;
+  /** Names an int parameter's values may also be given by (the name at index i is the value i). */
+  names?: readonly string[];
 }
 
 /** Every parameter with its type, default, valid range and meaning. */
@@ -245,6 +248,15 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     max: 1,
     help: "embedding update of a row's own side: 1 = one merged AdaGrad step over all its samples (1.3-1.6x faster training, same accuracy on bibtex, delicious, phyletic_profiles), 0 = one step per sample (the original's update)",
   },
+  compact: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 2,
+    names: ["0", "f16", "int8"],
+    help: "model storage of the projection weights and embeddings: 0 = float32, f16 = float16, int8 = int8 with one scale per row (both also store the search graphs as u16; ~2x / ~3x smaller files, decoded to float32 on load)",
+  },
   dry_run: {
     use: "train",
     kind: "int",
@@ -315,12 +327,19 @@ function coerce(key: keyof AnnexmlParams, raw: unknown, origin: string): number 
     return raw;
   }
   let value: number;
-  if (typeof raw === "number") value = raw;
+  const named = typeof raw === "string" && spec.names ? spec.names.indexOf(raw) : -1;
+  if (named >= 0) value = named;
+  else if (typeof raw === "number") value = raw;
   else if (typeof raw === "string" && raw.trim() !== "" && Number.isFinite(Number(raw)))
     value = Number(raw);
   else {
+    const what = spec.names
+      ? `${spec.names.join(" or ")}`
+      : spec.kind === "int"
+        ? "an integer"
+        : "a number";
     throw configError(
-      `parameter '${key}' in ${origin} must be ${spec.kind === "int" ? "an integer" : "a number"}, but is ${JSON.stringify(raw)}`,
+      `parameter '${key}' in ${origin} must be ${what}, but is ${JSON.stringify(raw)}`,
     );
   }
   return checkNumber(spec, value, `parameter '${key}' in ${origin}`);

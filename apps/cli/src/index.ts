@@ -2,7 +2,7 @@
  * AnnexML from code and from the command line.
  *
  * - `train(options)` / `loadModel(path)` / `model.predict(rows, { k })` /
- *   `model.save(path)` / `importCppModel(path, options)`: the programmatic
+ *   `model.save(path, { compact })` / `importCppModel(path, options)`: the programmatic
  *   trainer, predictor and importer. Their options are camelCase with
  *   string unions and booleans (`TRAINING_OPTIONS`, `PREDICT_OPTIONS` map
  *   each to its config key); a bad or unknown option throws `AnnexmlError`
@@ -23,6 +23,7 @@ export {
 } from "./engine/predictor.js";
 export { describeError, UsageError } from "./errors.js";
 export { type Feature0Mode, type ImportOptions, importCppModel } from "./import/index.js";
+export type { Compact } from "./model/compact.js";
 export {
   AnnexmlModel,
   type ModelInfo,

@@ -13,6 +13,7 @@ import type { AnnIndexKind } from "@annexml/ann-search";
 import type { AnchorStep } from "@annexml/embed";
 import { AnnexmlError } from "@annexml/sparse-io";
 import { type AnnexmlParams, checkNumber, PARAMS } from "./config.js";
+import type { Compact } from "./model/compact.js";
 
 /** One API option: the config parameter it maps to and, for a choice, its values in the config's integer order. */
 interface OptionSpec {
@@ -64,6 +65,8 @@ export const RUN_OPTIONS = {
   verbose: { param: "verbose" },
   /** Training data (XMC text format, .gz accepted; `train_file`). */
   trainFile: { param: "train_file" },
+  /** How the model is saved: `"none"` (float32, default), `"f16"` or `"int8"` (`compact` 0 / f16 / int8; sets `model.compact`). */
+  compact: { param: "compact", values: ["none", "f16", "int8"] },
 } as const satisfies Record<string, OptionSpec>;
 
 /** Prediction options that have a config parameter (`k` has none: the CLI writes 10 labels). */
@@ -119,7 +122,9 @@ const _unions: [
   AnchorStep extends TrainingOptions["anchorStep"] ? true : false,
   OptionsOf<typeof PREDICT_OPTIONS>["search"] extends SearchKind ? true : false,
   SearchKind extends OptionsOf<typeof PREDICT_OPTIONS>["search"] ? true : false,
-] = [true, true, true, true];
+  RunOptions["compact"] extends Compact ? true : false,
+  Compact extends RunOptions["compact"] ? true : false,
+] = [true, true, true, true, true, true];
 void _unions;
 
 /** An `AnnexmlError` with code `BAD_OPTION`. */

@@ -2,13 +2,15 @@ import { AnnexmlModel } from "../model/model.js";
 
 /** `annexml info MODEL`: what a model holds. Returns the text (or JSON) to print. */
 export async function runInfo(modelFile: string, json: boolean): Promise<string> {
-  const { model, fileBytes, sections } = await AnnexmlModel.load(modelFile);
+  const { model, fileBytes, sections, storage } = await AnnexmlModel.load(modelFile);
   const info = model.info;
   const partSizes = info.stats.partitionSizes.flat();
   const summary = {
     file: modelFile,
     bytes: fileBytes,
     sections,
+    compact: model.compact,
+    storage,
     origin: info.origin,
     versions: info.versions,
     params: info.params,
@@ -26,6 +28,11 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
   if (json) return JSON.stringify(summary);
   const lines = [
     `model: ${modelFile} (${(fileBytes / 1e6).toFixed(2)} MB, ${summary.sections} sections)`,
+    `storage: ${model.compact === "none" ? "float32" : model.compact} (sections by type: ${Object.entries(
+      storage,
+    )
+      .map(([type, n]) => `${type} ${n}`)
+      .join(", ")})`,
     `origin: ${info.origin === "annexml-cpp" ? "imported from the original C++ AnnexML" : "trained by annexml (TypeScript)"}`,
     `written by: ${Object.entries(info.versions)
       .map(([k, v]) => `${k} ${v}`)

@@ -37,7 +37,10 @@ export type EstimateParams = Pick<
   | "cls_type"
   | "num_thread"
   | "verbose"
->;
+> & {
+  /** Model storage (0 = float32, 1 = f16, 2 = int8; default 0). */
+  compact?: number;
+};
 
 /** Bytes of each term, by name (what `dry_run=1` prints). */
 export type EstimateTerms = Record<string, number>;
@@ -147,19 +150,29 @@ export function estimateTraining(data: DataSizes, params: EstimateParams): Train
   const parts = L * K;
   // Min-cut weights: an inverted index of the non-zero (partition, feature) weights (none when K = 1).
   const partitionEntries = K > 1 ? PARTITION_WEIGHT_DENSITY * K * F : 0;
-  const sections = 4 + L * 3 + parts * (10 + (params.verbose >= 2 ? 1 : 0));
+  // Compact storage (model/model.ts compactSections): bytes per weight /
+  // embedding / normal value (int8: plus a float32 scale per row), rows of
+  // embSize instead of stride; ids as u16 below 65535 rows.
+  const compact = params.compact ?? 0;
+  const floatBytes = compact === 1 ? 2 : compact === 2 ? 1 : 4;
+  const rowScale = compact === 2 ? 4 : 0;
+  const width = compact > 0 ? dim : stride;
+  const idBytes = compact > 0 && n < 65535 ? 2 : 4;
+  const sections =
+    4 + L * 3 + parts * (10 + (params.verbose >= 2 ? 1 : 0) + (compact === 2 ? 2 : 0));
   const modelTerms: EstimateTerms = {
     // Training labels CSR: indptr (N + 1) and indices.
     trainLabels: 4 * (N + 1) + 4 * data.labelNnz,
     // Partitioner per learner: featurePtr (F + 1), and (partition, weight) per entry.
     partitioners: L * (4 * (F + 1) + 8 * partitionEntries),
     // Embedding per partition: featureIds Fk, weights Fk x stride, and the rows' ids.
-    embeddingWeights: parts * (4 * Fk + 4 * Fk * stride + 4 * n),
+    embeddingWeights: parts * (idBytes * (Fk + n) + (floatBytes * width + rowScale) * Fk),
     // Unit embeddings of the partition's rows: n x stride floats.
-    unitEmbeddings: parts * 4 * n * stride,
+    unitEmbeddings: parts * (floatBytes * width + rowScale) * n,
     // Search index (ann-search IndexArrays): edges n x E, leafRows n, the tree's
     // split normals (dim floats), offsets and children per split node, leafPtr.
-    searchGraphs: parts * 4 * (n * E + n + splits * (dim + 3) + leaves + 1),
+    searchGraphs:
+      parts * (idBytes * (n * E + n + leaves + 1) + (floatBytes * dim + rowScale + 12) * splits),
     // The original ids of sparse feature / label ids (stored only when the
     // ids were not already 0 .. n - 1; counted always: at most 4 (F + L) bytes).
     idMaps: 4 * (F + data.labels),
@@ -218,7 +231,13 @@ export function estimateTraining(data: DataSizes, params: EstimateParams): Train
   const partitionPhase = Math.min(threads, L) * partitionTask;
   // The embedding phase ends with the whole model held (all parts) while the
   // last tasks run; the model is then written section by section (no copy).
-  const embedPhase = running * graphTask + modelBytes;
+  // In memory the model is float32 whatever its storage (compact sections
+  // are encoded one at a time while written).
+  const heldBytes =
+    (params.compact ?? 0) > 0
+      ? estimateTraining(data, { ...params, compact: 0 }).modelBytes
+      : modelBytes;
+  const embedPhase = running * graphTask + heldBytes;
   // Garbage of each running thread, and of the main thread with workers
   // (see GARBAGE_PER_TASK). Tasks: one embedding and one search graph per
   // partition, one partitioner per learner when K > 1.
@@ -227,14 +246,14 @@ export function estimateTraining(data: DataSizes, params: EstimateParams): Train
   const garbage =
     running *
       Math.min(garbageCap, GARBAGE_PER_TASK * tasksPerThread * Math.max(graphTask, partitionTask)) +
-    (threads > 1 ? MAIN_GARBAGE_FACTOR * modelBytes : 0);
+    (threads > 1 ? MAIN_GARBAGE_FACTOR * heldBytes : 0);
   const peakTerms: EstimateTerms = {
     nodeBaseline: NODE_BASELINE,
     workerThreads: workers,
     trainingData: dataBytes + sharedPositives,
     ...(partitionPhase > embedPhase
       ? { partitionerTasks: partitionPhase, model: 0 }
-      : { embeddingTasks: running * graphTask, model: modelBytes }),
+      : { embeddingTasks: running * graphTask, model: heldBytes }),
     garbage,
   };
   return {

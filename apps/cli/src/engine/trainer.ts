@@ -9,6 +9,7 @@ import {
   readDataset,
 } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
+import { COMPACT_VALUES } from "../model/compact.js";
 import { AnnexmlModel, packageVersions } from "../model/model.js";
 import { trainingOptionsOf, trainingParamsOf } from "../options.js";
 import { Reporter } from "../progress.js";
@@ -178,6 +179,7 @@ export async function trainModel(
       learners,
       ids,
     );
+    model.compact = COMPACT_VALUES[params.compact] ?? "none";
     const total = (performance.now() - start) / 1000;
     return { model, timings: { load, partition: partitionSeconds, embed: embedSeconds, total } };
   } finally {

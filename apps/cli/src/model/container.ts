@@ -4,17 +4,17 @@ import { AnnexmlError, AtomicFileWriter } from "@annexml/sparse-io";
 import {
   ALIGN,
   alignUp,
-  bytesOf,
   type Container,
   checksum,
   encodeIndexAndTrailer,
   encodePreamble,
+  encodeSection,
   PREAMBLE_BYTES,
   parseContainer,
   peekVersion,
   type SectionArray,
+  type SectionEncoding,
   type SectionEntry,
-  sectionType,
 } from "./format.js";
 
 export {
@@ -23,9 +23,19 @@ export {
   MODEL_MAGIC,
   parseContainer,
   type SectionArray,
+  type SectionEncoding,
   type SectionEntry,
   type SectionType,
 } from "./format.js";
+
+/** A section to write, optionally compact (`rowLength`: the row width of an `i8` section). */
+export type SectionSpec = readonly [
+  name: string,
+  array: SectionArray,
+  encoding?: SectionEncoding,
+  rowLength?: number,
+  cols?: number,
+];
 
 /** zlib's native CRC-32 (the same values as the portable one in crc32.ts, ~10x faster). */
 const nativeCrc = (bytes: Uint8Array, previous = 0) => crc32(bytes, previous);
@@ -49,20 +59,33 @@ export class ContainerWriter {
     return writer;
   }
 
-  /** Appends one section (64-byte aligned, CRC-checked on read). */
-  async section(name: string, array: SectionArray): Promise<void> {
-    if (this.names.has(name)) throw new Error(`duplicate model section '${name}'`);
-    this.names.add(name);
-    await this.pad(alignUp(this.at));
-    const bytes = bytesOf(array);
-    this.entries.push({
-      name,
-      type: sectionType(array),
-      length: array.length,
-      offset: this.at,
-      crc32: checksum(bytes, nativeCrc),
-    });
-    await this.put(bytes);
+  /**
+   * Appends one section (64-byte aligned, CRC-checked on read), stored as
+   * itself or in a compact `encoding` (an `i8` section also writes its
+   * `<name>.scale`; the CRC covers the stored bytes). `cols < rowLength`:
+   * only the first `cols` of each row are stored (the rest is zero padding).
+   */
+  async section(
+    name: string,
+    array: SectionArray,
+    encoding?: SectionEncoding,
+    rowLength?: number,
+    cols?: number,
+  ): Promise<void> {
+    for (const piece of encodeSection(name, array, encoding, rowLength, cols)) {
+      if (this.names.has(piece.name)) throw new Error(`duplicate model section '${piece.name}'`);
+      this.names.add(piece.name);
+      await this.pad(alignUp(this.at));
+      this.entries.push({
+        name: piece.name,
+        type: piece.type,
+        length: piece.length,
+        offset: this.at,
+        crc32: checksum(piece.bytes, nativeCrc),
+        ...(piece.padded ? { padded: piece.padded } : {}),
+      });
+      await this.put(piece.bytes);
+    }
   }
 
   /** Writes the index (with `meta`) and the trailer, and commits; returns the file size. */
@@ -98,11 +121,12 @@ export class ContainerWriter {
 export async function writeContainer<M>(
   path: string,
   meta: M,
-  sections: ReadonlyArray<readonly [string, SectionArray]>,
+  sections: ReadonlyArray<SectionSpec>,
 ): Promise<number> {
   const writer = await ContainerWriter.open(path);
   try {
-    for (const [name, array] of sections) await writer.section(name, array);
+    for (const [name, array, encoding, rowLength, cols] of sections)
+      await writer.section(name, array, encoding, rowLength, cols);
     return await writer.finish(meta);
   } catch (error) {
     await writer.abort();

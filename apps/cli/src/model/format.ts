@@ -1,4 +1,13 @@
 import { AnnexmlError } from "@annexml/sparse-io";
+import {
+  decodeF16,
+  decodeInt8Rows,
+  decodeU16,
+  encodeF16,
+  encodeInt8Rows,
+  encodeU16,
+  fitsU16,
+} from "./compact.js";
 import { type Crc32, crc32 as jsCrc32 } from "./crc32.js";
 
 /**
@@ -25,8 +34,10 @@ import { type Crc32, crc32 as jsCrc32 } from "./crc32.js";
  * index comes last so a writer can stream sections as they are produced;
  * sections are aligned so one buffer holding the whole file serves every
  * section as a typed-array view (no copies; shared across threads when the
- * buffer is a SharedArrayBuffer). Version 1 (index first, 24-byte preamble)
- * is still read.
+ * buffer is a SharedArrayBuffer). Compact sections (`f16`, `i8` with its
+ * `<name>.scale`, `u16`) are decoded once on read into float32 / int32
+ * arrays (on shared memory when the file's buffer is). Version 1 (index
+ * first, 24-byte preamble) is still read.
  */
 export const MODEL_MAGIC = Uint8Array.of(0x89, 0x41, 0x58, 0x4d, 0x4c, 0x0d, 0x0a, 0x1a);
 export const END_MAGIC = Uint8Array.of(0x41, 0x58, 0x4d, 0x4c, 0x45, 0x4e, 0x44, 0x1a);
@@ -37,8 +48,18 @@ export const ALIGN = 64;
 /** Version 1: magic, version, index length, index CRC32, reserved u32; the index follows. */
 const V1_PREAMBLE_BYTES = 24;
 
+/** The arrays a container holds (compact sections are decoded to these). */
 export type SectionArray = Int32Array | Float32Array | Float64Array | Uint8Array;
-export type SectionType = "i32" | "f32" | "f64" | "u8";
+/**
+ * How a section is stored: `i32`, `f32`, `f64`, `u8` as themselves; the
+ * compact ones decoded on read: `f16` (binary16, to Float32), `i8` (int8
+ * codes with a sibling `f32` section `<name>.scale` of one scale per row, to
+ * Float32), `u16` (Int32 values in [-1, 65534], -1 as 0xFFFF, to Int32).
+ */
+export type SectionType = "i32" | "f32" | "f64" | "u8" | "f16" | "i8" | "u16";
+/** A compact storage a writer can ask for (see {@link encodeSection}). */
+export type SectionEncoding = "f16" | "i8" | "u16";
+type StoredArray = SectionArray | Uint16Array | Int8Array;
 
 /** One entry of the index's section table. */
 export interface SectionEntry {
@@ -49,6 +70,11 @@ export interface SectionEntry {
   /** Byte offset from the start of the file. */
   offset: number;
   crc32: number;
+  /**
+   * Compact sections only: the decoded array has rows of `stride` values of
+   * which the first `cols` are stored (the rest are zero padding, not stored).
+   */
+  padded?: { cols: number; stride: number };
 }
 
 /** The JSON index (version 1 called it the header). */
@@ -60,23 +86,104 @@ export interface ContainerIndex<M> {
   sections: SectionEntry[];
 }
 
-/** A container read back: its meta data and sections by name (views into one buffer). */
+/** A container read back: its meta data and sections by name (views into one buffer, or decoded). */
 export interface Container<M> {
   meta: M;
   sections: Map<string, SectionArray>;
+  /** How each section of `sections` was stored (an `i8` section's `.scale` sibling is not listed). */
+  stored: Map<string, SectionType>;
   fileBytes: number;
   version: number;
 }
 
+/** Per stored type: bytes per element and the view of its stored bytes. */
 export const SECTION_TYPES: Record<
   SectionType,
-  { bytes: number; make: (b: ArrayBufferLike, o: number, n: number) => SectionArray }
+  { bytes: number; make: (b: ArrayBufferLike, o: number, n: number) => StoredArray }
 > = {
   i32: { bytes: 4, make: (b, o, n) => new Int32Array(b, o, n) },
   f32: { bytes: 4, make: (b, o, n) => new Float32Array(b, o, n) },
   f64: { bytes: 8, make: (b, o, n) => new Float64Array(b, o, n) },
   u8: { bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
+  f16: { bytes: 2, make: (b, o, n) => new Uint16Array(b, o, n) },
+  i8: { bytes: 1, make: (b, o, n) => new Int8Array(b, o, n) },
+  u16: { bytes: 2, make: (b, o, n) => new Uint16Array(b, o, n) },
 };
+
+/** One piece of a section as stored: its name, type and bytes. */
+export interface StoredSection {
+  name: string;
+  type: SectionType;
+  length: number;
+  bytes: Uint8Array;
+  padded?: { cols: number; stride: number };
+}
+
+/**
+ * The stored pieces of section `name`: as itself without `encoding`; with
+ * `"f16"` (a Float32Array) one `f16` piece; with `"i8"` (a Float32Array of
+ * rows of `rowLength`) an `i8` piece and its `<name>.scale` `f32` piece;
+ * with `"u16"` (an Int32Array of values in [-1, 65534]) one `u16` piece.
+ * With `cols < rowLength` (f16, i8), only the first `cols` values of each
+ * row are stored: the rest must be zero padding (`padded` in the index).
+ * An encoding that does not apply to the array is a TypeError.
+ */
+export function encodeSection(
+  name: string,
+  array: SectionArray,
+  encoding?: SectionEncoding,
+  rowLength = 0,
+  cols = rowLength,
+): StoredSection[] {
+  const piece = (n: string, type: SectionType, a: StoredArray): StoredSection => ({
+    name: n,
+    type,
+    length: a.length,
+    bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+  });
+  if (encoding === undefined) return [piece(name, sectionType(array), array)];
+  if (encoding === "u16") {
+    if (!(array instanceof Int32Array) || !fitsU16(array))
+      throw new TypeError(`section '${name}': u16 needs Int32 values in [-1, 65534]`);
+    return [piece(name, "u16", encodeU16(array))];
+  }
+  if (!(array instanceof Float32Array))
+    throw new TypeError(`section '${name}': ${encoding} needs a Float32Array`);
+  let values = array;
+  let padded: StoredSection["padded"];
+  if (rowLength > 0 && cols > 0 && cols < rowLength) {
+    values = dropPadding(array, rowLength, cols, name);
+    padded = { cols, stride: rowLength };
+  }
+  if (encoding === "f16") return [{ ...piece(name, "f16", encodeF16(values)), padded }];
+  const width = padded ? cols : rowLength;
+  if (!(width > 0) || values.length % width !== 0)
+    throw new TypeError(`section '${name}': i8 needs rows (${values.length} % ${width})`);
+  const { q, scale } = encodeInt8Rows(values, width);
+  return [{ ...piece(name, "i8", q), padded }, piece(`${name}.scale`, "f32", scale)];
+}
+
+/** The first `cols` of every `stride` values (the rest must be zero). */
+function dropPadding(src: Float32Array, stride: number, cols: number, name: string): Float32Array {
+  if (src.length % stride !== 0)
+    throw new TypeError(`section '${name}': ${src.length} values are not rows of ${stride}`);
+  const rows = src.length / stride;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = cols; c < stride; c++) {
+      if (src[r * stride + c] !== 0)
+        throw new TypeError(`section '${name}': row ${r} has non-zero padding`);
+    }
+    out.set(src.subarray(r * stride, r * stride + cols), r * cols);
+  }
+  return out;
+}
+
+/** Rows of `cols` values spread to rows of `stride` (zero padding) in `out`. */
+function addPadding(src: Float32Array, cols: number, stride: number, out: Float32Array): void {
+  const rows = src.length / cols;
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * cols, (r + 1) * cols), r * stride);
+}
 
 export function sectionType(array: SectionArray): SectionType {
   if (array instanceof Int32Array) return "i32";
@@ -279,7 +386,9 @@ export function parseContainer<M>(
   // Sections, in file order: each inside the file, not overlapping the
   // preamble, the index or another section, padding between them zero.
   const entries = [...index.sections].sort((a, b) => a.offset - b.offset);
-  const sections = new Map<string, SectionArray>();
+  const raw = new Map<string, StoredArray>();
+  const types = new Map<string, SectionType>();
+  const paddings = new Map<string, { cols: number; stride: number }>();
   const dataStart = version === 1 ? indexEnd : PREAMBLE_BYTES;
   const dataEnd = version === 1 ? size : indexStart;
   let at = dataStart;
@@ -301,7 +410,7 @@ export function parseContainer<M>(
         `truncated or corrupted model: section '${String(entry?.name)}' lies outside the file or overlaps another`,
       );
     }
-    if (sections.has(entry.name))
+    if (raw.has(entry.name))
       throw bad(source, `corrupted model: section '${entry.name}' appears twice`);
     if (!allZero(bytes, at, entry.offset))
       throw bad(source, "corrupted model: non-zero padding before a section");
@@ -309,13 +418,120 @@ export function parseContainer<M>(
     if (checksum(data, crc) !== entry.crc32) {
       throw bad(source, `corrupted model: section '${entry.name}' fails its CRC32 check`);
     }
-    sections.set(
-      entry.name,
-      type.make(bytes.buffer, bytes.byteOffset + entry.offset, entry.length),
-    );
+    raw.set(entry.name, type.make(bytes.buffer, bytes.byteOffset + entry.offset, entry.length));
+    types.set(entry.name, entry.type);
+    if (entry.padded !== undefined) {
+      const { cols, stride } = entry.padded ?? {};
+      if (
+        (entry.type !== "f16" && entry.type !== "i8") ||
+        !Number.isSafeInteger(cols) ||
+        !Number.isSafeInteger(stride) ||
+        !(cols > 0 && cols < stride) ||
+        entry.length % cols !== 0
+      ) {
+        throw bad(source, `corrupted model: section '${entry.name}' has an invalid row padding`);
+      }
+      paddings.set(entry.name, { cols, stride });
+    }
     at = entry.offset + byteLength;
   }
   if (!allZero(bytes, at, dataEnd))
     throw bad(source, "corrupted model: non-zero padding after the last section");
-  return { meta: index.meta, sections, fileBytes: size, version };
+  const { sections, stored } = decodeSections(raw, types, paddings, bytes.buffer, source);
+  return { meta: index.meta, sections, stored, fileBytes: size, version };
+}
+
+/**
+ * The sections as their in-memory arrays: stored ones are views, compact
+ * ones decoded into new arrays (on a SharedArrayBuffer when `buffer` is
+ * one, so worker threads share them too); an `i8` section consumes its
+ * `<name>.scale` sibling.
+ */
+function decodeSections(
+  raw: ReadonlyMap<string, StoredArray>,
+  types: ReadonlyMap<string, SectionType>,
+  paddings: ReadonlyMap<string, { cols: number; stride: number }>,
+  buffer: ArrayBufferLike,
+  source: string,
+): { sections: Map<string, SectionArray>; stored: Map<string, SectionType> } {
+  const shared = typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
+  const alloc = <T>(make: new (b: ArrayBufferLike) => T, n: number, bytesPer: number): T =>
+    new make(shared ? new SharedArrayBuffer(n * bytesPer) : new ArrayBuffer(n * bytesPer));
+  /** Float32 output of a compact float section: padded rows decode into scratch first. */
+  const floats = (name: string, n: number, decode: (out: Float32Array) => void): Float32Array => {
+    const pad = paddings.get(name);
+    if (!pad) {
+      const out = alloc(Float32Array, n, 4);
+      decode(out);
+      return out;
+    }
+    const packed = new Float32Array(n);
+    decode(packed);
+    const out = alloc(Float32Array, (n / pad.cols) * pad.stride, 4);
+    addPadding(packed, pad.cols, pad.stride, out);
+    return out;
+  };
+  const sections = new Map<string, SectionArray>();
+  const stored = new Map<string, SectionType>();
+  const scales = new Set<string>();
+  for (const [name, type] of types) {
+    if (type === "i8") scales.add(`${name}.scale`);
+  }
+  for (const [name, array] of raw) {
+    const type = types.get(name) as SectionType;
+    if (scales.has(name)) {
+      if (type !== "f32")
+        throw bad(source, `corrupted model: section '${name}' must be f32, but is ${type}`);
+      continue;
+    }
+    stored.set(name, type);
+    if (type === "f16") {
+      sections.set(
+        name,
+        floats(name, array.length, (out) => decodeF16(array as Uint16Array, out)),
+      );
+    } else if (type === "u16") {
+      const n = array.length;
+      sections.set(name, decodeU16(array as Uint16Array, alloc(Int32Array, n, 4)));
+    } else if (type === "i8") {
+      const scale = raw.get(`${name}.scale`) as Float32Array | undefined;
+      const rows = scale?.length ?? 0;
+      if (!scale || (rows === 0 ? array.length !== 0 : array.length % rows !== 0)) {
+        throw bad(
+          source,
+          `corrupted model: i8 section '${name}' lacks its '${name}.scale' section of one scale per row`,
+        );
+      }
+      if (paddings.has(name) && rows * (paddings.get(name)?.cols ?? 0) !== array.length) {
+        throw bad(source, `corrupted model: i8 section '${name}' has ${rows} scales for its rows`);
+      }
+      sections.set(
+        name,
+        floats(name, array.length, (out) => decodeInt8Rows(array as Int8Array, scale, out)),
+      );
+    } else {
+      sections.set(name, array as SectionArray);
+    }
+  }
+  // With any section decoded, copy the others too: then nothing refers to
+  // the file's buffer and it can be freed (a compact model then holds its
+  // float32 size, not that plus the file).
+  if (
+    stored.size > 0 &&
+    [...stored.values()].some((t) => t === "f16" || t === "i8" || t === "u16")
+  ) {
+    for (const [name, array] of sections) {
+      if (array.buffer !== buffer) continue;
+      const copy = alloc(
+        array.constructor as new (
+          b: ArrayBufferLike,
+        ) => SectionArray,
+        array.length,
+        array.BYTES_PER_ELEMENT,
+      );
+      copy.set(array as never);
+      sections.set(name, copy);
+    }
+  }
+  return { sections, stored };
 }

@@ -14,7 +14,8 @@ import {
   type PredictSettings,
 } from "../engine/predictor.js";
 import { type PredictOptions, type TrainingParams, validatePredictOptions } from "../options.js";
-import { readContainer, type SectionArray, writeContainer } from "./container.js";
+import { COMPACT_VALUES, type Compact, fitsU16, normalizeDenseRows } from "./compact.js";
+import { readContainer, type SectionArray, type SectionSpec, writeContainer } from "./container.js";
 import { type Packable, pack, unpack } from "./pack.js";
 
 /** The training parameters a model keeps: one definition, in `../options.ts`. */
@@ -101,6 +102,13 @@ export interface ModelIds {
  * search graph. Saved as a versioned container (see `container.ts`).
  */
 export class AnnexmlModel {
+  /**
+   * How {@link save} stores the projection weights and unit embeddings by
+   * default: `"none"` (float32), `"f16"` or `"int8"` (see {@link Compact}).
+   * A loaded model keeps its file's storage; `train`'s `compact` sets it.
+   */
+  compact: Compact = "none";
+
   constructor(
     readonly info: ModelInfo,
     readonly trainLabels: LabelMatrix,
@@ -113,8 +121,22 @@ export class AnnexmlModel {
     return this.learners.length;
   }
 
-  /** Writes the model atomically; returns the file size in bytes. */
-  async save(path: string): Promise<number> {
+  /**
+   * Writes the model atomically; returns the file size in bytes. `compact`
+   * (default {@link AnnexmlModel.compact}): `"f16"` stores every partition's
+   * projection weights and unit embeddings as float16, `"int8"` as int8
+   * with one scale per row; either also stores the search graphs' edges and
+   * leaf rows as u16 when a partition has fewer than 65535 rows. Loading
+   * decodes them to float32 once (embeddings re-normalised to unit rows).
+   */
+  async save(path: string, options: { compact?: Compact } = {}): Promise<number> {
+    const compact = options.compact ?? this.compact;
+    if (!COMPACT_VALUES.includes(compact)) {
+      throw new AnnexmlError(
+        "BAD_OPTION",
+        `option 'compact' of save must be ${COMPACT_VALUES.map((v) => `"${v}"`).join(" or ")}, but is ${JSON.stringify(compact)}`,
+      );
+    }
     const sections: [string, SectionArray][] = [];
     const arrays = pack(
       "m",
@@ -141,7 +163,7 @@ export class AnnexmlModel {
       sections,
     );
     const meta: ModelMeta = { ...this.info, arrays };
-    return writeContainer(path, meta, sections);
+    return writeContainer(path, meta, compactSections(sections, compact, this.learners));
   }
 
   /**
@@ -152,12 +174,37 @@ export class AnnexmlModel {
   static async load(
     path: string,
     options: { shared?: boolean } = {},
-  ): Promise<{ model: AnnexmlModel; fileBytes: number; sections: number }> {
+  ): Promise<{
+    model: AnnexmlModel;
+    fileBytes: number;
+    sections: number;
+    /** Sections per stored type (`i8` scales counted as `f32`). */
+    storage: Record<string, number>;
+  }> {
     const container = await readContainer<ModelMeta>(path, options);
     const { arrays, ...info } = container.meta;
     try {
       const model = AnnexmlModel.fromParts(info, unpack(arrays, container.sections));
-      return { model, fileBytes: container.fileBytes, sections: container.sections.size };
+      model.compact = compactOf(container.stored);
+      // Compact embeddings are near unit length only: make them unit again
+      // (before the search indexes check it).
+      model.learners.forEach((learner, l) => {
+        learner.parts.forEach((part, k) => {
+          const type = container.stored.get(`m.learners.${l}.parts.${k}.embedding.embeddings`);
+          if (type === "f16" || type === "i8")
+            normalizeDenseRows(part.embedding.embeddings, part.embedding.stride);
+        });
+      });
+      const storage: Record<string, number> = {};
+      for (const type of container.stored.values()) storage[type] = (storage[type] ?? 0) + 1;
+      // Each i8 section has its f32 `.scale` sibling in the file.
+      if (storage.i8) storage.f32 = (storage.f32 ?? 0) + storage.i8;
+      return {
+        model,
+        fileBytes: container.fileBytes,
+        sections: container.sections.size + (storage.i8 ?? 0),
+        storage,
+      };
     } catch (error) {
       throw new AnnexmlError("BAD_FORMAT", `inconsistent model: ${(error as Error).message}`, {
         file: path,
@@ -266,6 +313,45 @@ export class AnnexmlModel {
 
 /** Labels a model may list beyond those its training rows hold (format 1 files, imports). */
 const MAX_UNUSED_LABELS = 1 << 24;
+
+/** The float sections of a part that compact storage encodes (f16, or i8 by rows). */
+const COMPACT_FLOATS = [".embedding.weights", ".embedding.embeddings", ".index.splitNormals"];
+const PART_SECTION = /^m\.learners\.(\d+)\.parts\.(\d+)(\..+)$/;
+
+/**
+ * The sections to write for `compact` storage: every partition's weights,
+ * embeddings (without their zero padding to `stride`) and search-tree
+ * normals as f16 or i8 rows, and every Int32
+ * section whose values fit [-1, 65534] (graph edges, rows, ids, offsets of
+ * partitions and label sets under 65535 entries) as u16.
+ */
+function compactSections(
+  sections: readonly [string, SectionArray][],
+  compact: Compact,
+  learners: readonly LearnerArrays[],
+): readonly SectionSpec[] {
+  if (compact === "none") return sections;
+  return sections.map(([name, array]): SectionSpec => {
+    if (array instanceof Int32Array) return fitsU16(array) ? [name, array, "u16"] : [name, array];
+    const match = PART_SECTION.exec(name);
+    if (!match || !COMPACT_FLOATS.includes(match[3])) return [name, array];
+    const part = learners[Number(match[1])].parts[Number(match[2])];
+    const encoding = compact === "f16" ? "f16" : "i8";
+    // Weights and embeddings: rows of `stride`, of which `embSize` are stored.
+    if (match[3] === ".index.splitNormals") return [name, array, encoding, part.index.dim];
+    return [name, array, encoding, part.embedding.stride, part.embedding.embSize];
+  });
+}
+
+/** The compact storage of a loaded model's sections (`"none"` when none is compact). */
+function compactOf(stored: ReadonlyMap<string, string>): Compact {
+  for (const [name, type] of stored) {
+    if (!PART_SECTION.test(name)) continue;
+    if (type === "f16") return "f16";
+    if (type === "i8") return "int8";
+  }
+  return "none";
+}
 
 /** A stored id list must be ascending and unique, one id per dense id. */
 function checkIds(ids: Int32Array | undefined, expected: number, what: string): void {
