@@ -49,17 +49,21 @@ for (const [name, extra] of chosen) {
   }
   // Per phase: the first update at or past each mark (time, ETA), then the end.
   const seen = new Map<string, { start: number; hits: ({ t: number; eta: number } | null)[] }>();
+  // A phase ends at its first update of fraction 1 (all its work done); later ones are its last ticks.
+  const ended = new Set<string>();
   const phaseRows: Row[] = [];
   const reporter = new Reporter({
     verbose: 0,
     onUpdate(phase, fraction, eta) {
       const t = performance.now() / 1000;
+      if (ended.has(phase)) return;
       let p = seen.get(phase);
       if (!p) {
         p = { start: t, hits: MARKS.map(() => null) };
         seen.set(phase, p);
       }
-      if (fraction >= 1 && eta === 0) {
+      if (fraction >= 1) {
+        ended.add(phase);
         phaseRows.push({
           dataset: name,
           phase,

@@ -3,7 +3,7 @@ import type { TrainSettings } from "./tasks.js";
 
 /**
  * The cost model of the training tasks, in estimated seconds of one thread
- * (measured on bibtex and delicious, 2025; only ratios matter): what the
+ * (measured on bibtex and delicious; only ratios matter): what the
  * progress bars count, so that their fraction is a fraction of the time.
  * A task's work is its `setup` (the positives graph) then its `epochs`; the
  * task reports how far it is (`onProgress` of partition and embed) and the
@@ -22,8 +22,8 @@ const EMBED_SAMPLE_NNZ_DIM = 1.6e-9;
 const GRAPH_PAIR = 6.5e-9;
 const GRAPH_PAIR_PRUNED = 3.5e-9;
 const GRAPH_ROW = 8e-6;
-/** Seconds per (row x edge x stride) of a search-graph build. */
-const INDEX_ROW_EDGE_DIM = 100e-9;
+/** Seconds per (row x edge x stride) of a search-graph build (after the first few builds: those compile and warm up). */
+const INDEX_ROW_EDGE_DIM = 55e-9;
 
 /** Sum over labels of count * min(count, cap) among `rows` (all rows when omitted). */
 function labelPairs(labels: LabelMatrix, rows: Int32Array | undefined, cap: number): number {
@@ -73,7 +73,10 @@ export function embedWork(
     : GRAPH_PAIR * labelPairs(data.labels, rows, Number.POSITIVE_INFINITY) +
       GRAPH_ROW * rows.length;
   const stride = 4 * Math.ceil(s.embSize / 4);
+  // One AdaGrad step per sample on the anchor side costs about 1.45x the merged step.
+  const anchor = s.anchorStep === "per-sample" ? 1.45 : 1;
   const epochs =
+    anchor *
     s.embIters *
     nonZeros(data.features, rows) *
     (2 * s.numNeighbours + 1) *
