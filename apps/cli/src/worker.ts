@@ -14,9 +14,16 @@ import {
   type TrainingData,
   type TrainSettings,
 } from "./engine/tasks.js";
+import { ProgressBoard } from "./engine/work.js";
 import { AnnexmlModel, type ModelInfo, type ModelPredictOptions } from "./model/model.js";
 
-type TrainWorkerData = { kind: "train"; data: TrainingData; settings: TrainSettings };
+type TrainWorkerData = {
+  kind: "train";
+  data: TrainingData;
+  settings: TrainSettings;
+  /** The progress board's slots (on a SharedArrayBuffer): see {@link ProgressBoard}. */
+  progress: Int32Array;
+};
 type IndexWorkerData = { kind: "index" };
 type PredictWorkerData = {
   kind: "predict";
@@ -41,19 +48,32 @@ function move<T extends object>(value: T): T {
   } as never) as T;
 }
 
-function training(): TrainWorkerData {
+let board: ProgressBoard | null = null;
+
+function training(): TrainWorkerData & { board: ProgressBoard } {
   if (shared.kind !== "train") throw new Error("this worker was started for prediction");
-  return shared;
+  board ??= new ProgressBoard(shared.progress);
+  return { ...shared, board };
 }
 
-export function partition({ learner }: { learner: number }) {
-  const { data, settings } = training();
-  return move(partitionTask(data, settings, learner));
+export function partition({ learner, slot }: { learner: number; slot?: number }) {
+  const { data, settings, board } = training();
+  return move(partitionTask(data, settings, learner, board.reporter(slot)));
 }
 
-export function part({ learner, part, rows }: { learner: number; part: number; rows: Int32Array }) {
-  const { data, settings } = training();
-  return move(partTask(data, settings, learner, part, rows));
+export function part({
+  learner,
+  part,
+  rows,
+  slot,
+}: {
+  learner: number;
+  part: number;
+  rows: Int32Array;
+  slot?: number;
+}) {
+  const { data, settings, board } = training();
+  return move(partTask(data, settings, learner, part, rows, board.reporter(slot)));
 }
 
 export function index({ vectors, options }: { vectors: DenseMatrix; options: IndexTaskOptions }) {

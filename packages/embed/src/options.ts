@@ -39,6 +39,14 @@ export interface EmbeddingOptions {
   /** Called after every epoch. */
   onEpoch?: (info: EpochInfo) => void;
   /**
+   * Progress in anchor rows: `done` of `total = iters * (rows with
+   * positives)`. Called with `(0, total)` once the set-up (the positives
+   * graph when it is computed here) is done, every 256 rows, after every
+   * epoch (so last with `(total, total)`); `done` never decreases. Only
+   * reports: it never changes the model.
+   */
+  onProgress?: (done: number, total: number) => void;
+  /**
    * Inner loops: "wasm" (f32x4 WebAssembly SIMD), "js" (scalar JavaScript),
    * or "auto" (default): wasm where the platform supports it, js otherwise.
    * Both compute the same update; their results agree to float rounding, and
@@ -57,23 +65,24 @@ export interface EmbeddingOptions {
 }
 
 /** The defaults of {@link EmbeddingOptions} (the original's values). */
-export const DEFAULT_EMBEDDING_OPTIONS: Readonly<Required<Omit<EmbeddingOptions, "onEpoch">>> =
-  Object.freeze({
-    embSize: 50,
-    iters: 10,
-    eta0: 0.1,
-    gamma: 10,
-    seed: 0x5eed,
-    numNeighbours: 10,
-    labelNormalize: true,
-    diagnostic: false,
-    kernel: "auto" as KernelChoice,
-    anchorStep: "per-sample" as AnchorStep,
-  });
+export const DEFAULT_EMBEDDING_OPTIONS: Readonly<
+  Required<Omit<EmbeddingOptions, "onEpoch" | "onProgress">>
+> = Object.freeze({
+  embSize: 50,
+  iters: 10,
+  eta0: 0.1,
+  gamma: 10,
+  seed: 0x5eed,
+  numNeighbours: 10,
+  labelNormalize: true,
+  diagnostic: false,
+  kernel: "auto" as KernelChoice,
+  anchorStep: "per-sample" as AnchorStep,
+});
 
 /** {@link EmbeddingOptions} with every default filled in. */
-export type ResolvedEmbeddingOptions = Required<Omit<EmbeddingOptions, "onEpoch">> &
-  Pick<EmbeddingOptions, "onEpoch">;
+export type ResolvedEmbeddingOptions = Required<Omit<EmbeddingOptions, "onEpoch" | "onProgress">> &
+  Pick<EmbeddingOptions, "onEpoch" | "onProgress">;
 
 const MAX_EMB_SIZE = 1 << 16;
 
@@ -122,6 +131,9 @@ export function validateEmbeddingOptions(options: EmbeddingOptions = {}): Resolv
   }
   if (o.onEpoch !== undefined && typeof o.onEpoch !== "function") {
     throw badOption(`onEpoch must be a function, but is ${typeof o.onEpoch}`);
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== "function") {
+    throw badOption(`onProgress must be a function, but is ${typeof o.onProgress}`);
   }
   return o;
 }

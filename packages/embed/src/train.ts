@@ -97,10 +97,13 @@ export function trainEmbedding(input: EmbeddingInput, options?: EmbeddingOptions
   const rng = new Rng(o.seed);
   initWeights(f32, layout, embSize, nnz > 0 ? Math.sqrt(n / nnz) : 1, rng);
   const scratch = epochScratch(positives);
+  const active = scratch.order.length;
+  o.onProgress?.(0, o.iters * active);
   for (let epoch = 0; epoch < o.iters; epoch++) {
     const started = now();
-    trainEpoch(kernel, f32, i32, layout, positives, o, rng, scratch);
+    trainEpoch(kernel, f32, i32, layout, positives, o, rng, scratch, epoch * active);
     o.onEpoch?.({ epoch, seconds: (now() - started) / 1000 });
+    o.onProgress?.((epoch + 1) * active, o.iters * active);
   }
 
   // W in the model's plain layout, and the unit embeddings of the rows.
@@ -221,7 +224,10 @@ function initWeights(
   }
 }
 
-/** One epoch: shuffle the rows with positives, then one update per row. */
+/**
+ * One epoch: shuffle the rows with positives, then one update per row;
+ * `onProgress` hears `before + rows done` every 256 rows.
+ */
 function trainEpoch(
   kernel: TrainingKernel,
   f32: Float32Array,
@@ -231,8 +237,11 @@ function trainEpoch(
   o: ResolvedEmbeddingOptions,
   rng: Rng,
   scratch: EpochScratch,
+  before: number,
 ): void {
   const { order, count, cosines, coefficients, t } = scratch;
+  const onProgress = o.onProgress;
+  const total = o.iters * order.length;
   const n = positives.rows;
   const k = positives.k;
   const ids = positives.ids;
@@ -245,6 +254,7 @@ function trainEpoch(
 
   rng.shuffle(order);
   for (let oi = 0; oi < order.length; oi++) {
+    if (onProgress && oi > 0 && (oi & 255) === 0) onProgress(before + oi, total);
     const i = order[oi];
     const P = count[i];
     const S = 2 * P;

@@ -47,10 +47,14 @@ export function fitKmeans(
   const ties = new Int32Array(k);
   const { indptr, indices, values } = features;
   let previous = Number.NEGATIVE_INFINITY;
+  const onProgress = o.onProgress;
+  const total = o.iters * n;
+  onProgress?.(0, total);
   for (let epoch = 1; epoch <= o.iters; epoch++) {
     const start = performance.now();
     let objective = 0;
     for (let r = 0; r < n; r++) {
+      if (onProgress && r > 0 && (r & 1023) === 0) onProgress((epoch - 1) * n + r, total);
       scores.fill(0);
       accumulateInvertedScores(
         centres.featurePtr,
@@ -70,7 +74,10 @@ export function fitKmeans(
     objective /= n;
     centres.rebuild(features, assignment, true);
     o.onEpoch?.({ epoch, objective, seconds: (performance.now() - start) / 1000 });
-    if (objective - previous < FLT_EPSILON) break;
+    // Stopping early skips the remaining epochs' work: report it all done.
+    const stop = objective - previous < FLT_EPSILON;
+    onProgress?.(stop ? total : epoch * n, total);
+    if (stop) break;
     previous = objective;
   }
   return trustedModel(

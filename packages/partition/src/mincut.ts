@@ -62,9 +62,12 @@ export function fitMincut(
       amplify: true,
     });
     trainMincut(features, positives, state, order, rng, o);
-  }
+  } else o.onProgress?.(0, 0);
   return trustedModel(state.toArrays());
 }
+
+/** `onProgress` is called every `PROGRESS_ROWS_MASK + 1` rows within an epoch. */
+const PROGRESS_ROWS_MASK = 1023;
 
 /** The epochs of {@link fitMincut} over a given positives graph. */
 function trainMincut(
@@ -85,6 +88,9 @@ function trainMincut(
   const negatives = new Int32Array(nn);
   const scores = new Float64Array(k);
   const ties = new Int32Array(k);
+  const onProgress = o.onProgress;
+  const total = o.iters * n;
+  onProgress?.(0, total);
 
   for (let epoch = 1; epoch <= o.iters; epoch++) {
     const start = performance.now();
@@ -92,6 +98,8 @@ function trainMincut(
     let pairs = 0;
     let correct = 0;
     for (let t = 0; t < n; t++) {
+      if (onProgress && t > 0 && (t & PROGRESS_ROWS_MASK) === 0)
+        onProgress((epoch - 1) * n + t, total);
       const i = order[t];
       const base = i * posK;
       if (posIds[base] < 0) continue; // no positives: the row is skipped
@@ -122,6 +130,7 @@ function trainMincut(
     }
     const objective = pairs > 0 ? correct / pairs : 0;
     o.onEpoch?.({ epoch, objective, seconds: (performance.now() - start) / 1000 });
+    onProgress?.(epoch * n, total);
   }
 }
 

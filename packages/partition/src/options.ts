@@ -21,6 +21,7 @@ export interface ResolvedPartitionOptions {
   readonly pruneBudget: number;
   readonly memoryBudgetBytes: number;
   readonly onEpoch: ((info: EpochInfo) => void) | undefined;
+  readonly onProgress: ((done: number, total: number) => void) | undefined;
 }
 
 /** The defaults of {@link PartitionOptions}: the original AnnexML's parameters. */
@@ -36,6 +37,7 @@ export const DEFAULT_PARTITION_OPTIONS: ResolvedPartitionOptions = Object.freeze
   pruneBudget: 5000,
   memoryBudgetBytes: 2 ** 31,
   onEpoch: undefined,
+  onProgress: undefined,
 });
 
 function positiveInteger(name: string, v: number): void {
@@ -84,6 +86,9 @@ export function validatePartitionOptions(options: PartitionOptions = {}): Resolv
   }
   if (o.onEpoch !== undefined && typeof o.onEpoch !== "function") {
     throw badOption(`onEpoch must be a function, but is ${typeof o.onEpoch}`);
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== "function") {
+    throw badOption(`onProgress must be a function, but is ${typeof o.onProgress}`);
   }
   return Object.freeze(o);
 }

@@ -46,6 +46,15 @@ export interface PartitionOptions {
   memoryBudgetBytes?: number;
   /** Called after every epoch (the CLI prints it). */
   onEpoch?: (info: EpochInfo) => void;
+  /**
+   * Progress in row visits: `done` of `total = iters * N` (every row once
+   * per epoch). Called with `(0, total)` once the set-up (min-cut: the
+   * positives graph) is done, every 1024 rows, after every epoch, and last
+   * with `(total, total)` (k-means stopping early jumps there). `done` never
+   * decreases. Only reports: it never changes the result. Not called when
+   * there is nothing to train (K = 1).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**

@@ -15,12 +15,16 @@ import {
   type TrainingData,
   type TrainSettings,
 } from "./tasks.js";
+import { ProgressBoard } from "./work.js";
 
 /** Runs training tasks, in process or on worker threads; results do not depend on which. */
 export interface TrainRunner extends IndexRunner {
-  partition(learner: number): Promise<PartitionResult>;
-  /** The embedding of one partition; its search graph is built by `index`. */
-  part(learner: number, part: number, rows: Int32Array): Promise<EmbeddingArrays>;
+  /** Learner `learner`'s partitioner; it reports its progress into `board` slot `slot`. */
+  partition(learner: number, slot?: number): Promise<PartitionResult>;
+  /** The embedding of one partition (progress into slot `slot`); its search graph is built by `index`. */
+  part(learner: number, part: number, rows: Int32Array, slot?: number): Promise<EmbeddingArrays>;
+  /** Where the tasks report their fraction done (see {@link ProgressBoard}). */
+  readonly board: ProgressBoard;
 }
 
 /** Builds search indexes, in process or on worker threads. */
@@ -91,25 +95,36 @@ function pool(threads: number, workerData: unknown) {
   };
 }
 
-/** Training runner: `threads` 1 runs tasks in this thread; more uses a piscina pool sharing `data`. */
+/**
+ * Training runner: `threads` 1 runs tasks in this thread; more uses a
+ * piscina pool sharing `data` and a progress board of `slots` task slots.
+ */
 export function createTrainRunner(
   data: TrainingData,
   settings: TrainSettings,
   threads: number,
+  slots = 0,
 ): TrainRunner {
+  const board = new ProgressBoard(slots, threads > 1);
   if (threads <= 1) {
     return {
-      partition: async (learner) => partitionTask(data, settings, learner),
-      part: async (learner, part, rows) => partTask(data, settings, learner, part, rows),
+      board,
+      partition: async (learner, slot) =>
+        partitionTask(data, settings, learner, board.reporter(slot)),
+      part: async (learner, part, rows, slot) =>
+        partTask(data, settings, learner, part, rows, board.reporter(slot)),
       index: async (vectors, options) => indexTask(vectors, options),
       close: async () => {},
     };
   }
-  // The data lives on SharedArrayBuffers: each worker sees it without a copy.
-  const workers = pool(threads, { kind: "train", data, settings });
+  // The data lives on SharedArrayBuffers: each worker sees it without a
+  // copy; so does the progress board, written by the tasks, read here.
+  const workers = pool(threads, { kind: "train", data, settings, progress: board.slots });
   return {
-    partition: (learner) => workers.run({ learner }, { name: "partition" }),
-    part: (learner, part, rows) => workers.run({ learner, part, rows }, { name: "part" }),
+    board,
+    partition: (learner, slot) => workers.run({ learner, slot }, { name: "partition" }),
+    part: (learner, part, rows, slot) =>
+      workers.run({ learner, part, rows, slot }, { name: "part" }),
     // Graph builds are separate, short tasks: they fill the threads that
     // would otherwise idle while the last embeddings finish.
     index: (vectors, options) => workers.run({ vectors, options }, { name: "index" }),

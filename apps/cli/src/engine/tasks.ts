@@ -11,6 +11,7 @@ import {
 } from "@annexml/sparse-io";
 import type { TrainingOptions } from "../options.js";
 import type { PartArrays } from "./predictor.js";
+import { embedWork, noReport, partitionWork, stagedReport, type TaskReport } from "./work.js";
 
 /** The training data every task reads: rows already L2-normalised, on shared memory when threaded. */
 export interface TrainingData {
@@ -56,11 +57,15 @@ export interface PartitionResult {
   objectives: number[];
 }
 
-/** Trains learner `learner`'s partitioner and assigns every training row. */
+/**
+ * Trains learner `learner`'s partitioner and assigns every training row;
+ * `report` hears the fraction done ({@link partitionWork}).
+ */
 export function partitionTask(
   data: TrainingData,
   s: TrainSettings,
   learner: number,
+  report: TaskReport = noReport,
 ): PartitionResult {
   const partitioner = createPartitioner(s.partitioner);
   const objectives: number[] = [];
@@ -73,6 +78,7 @@ export function partitionTask(
     numNeighbours: s.numNeighbours,
     labelNormalize: s.labelNormalize,
     onEpoch: (info) => objectives.push(info.objective),
+    ...(report === noReport ? {} : { onProgress: stagedReport(report, partitionWork(data, s)) }),
   });
   return {
     arrays: copyArrays(model.toArrays()),
@@ -81,13 +87,17 @@ export function partitionTask(
   };
 }
 
-/** Learns the embedding of one partition's rows (its search graph is a separate {@link indexTask}). */
+/**
+ * Learns the embedding of one partition's rows (its search graph is a
+ * separate {@link indexTask}); `report` hears the fraction done ({@link embedWork}).
+ */
 export function partTask(
   data: TrainingData,
   s: TrainSettings,
   learner: number,
   part: number,
   rows: Int32Array,
+  report: TaskReport = noReport,
 ): EmbeddingArrays {
   const positives = rows.length === data.features.rows ? data.allRowsPositives : undefined;
   const model = trainEmbedding(
@@ -102,6 +112,9 @@ export function partTask(
       labelNormalize: s.labelNormalize,
       diagnostic: s.diagnostic,
       anchorStep: s.anchorStep,
+      ...(report === noReport
+        ? {}
+        : { onProgress: stagedReport(report, embedWork(data, s, rows, positives !== undefined)) }),
     },
   );
   return copyArrays(model.toArrays());

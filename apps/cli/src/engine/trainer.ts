@@ -12,7 +12,7 @@ import type { AnnexmlParams } from "../config.js";
 import { COMPACT_VALUES } from "../model/compact.js";
 import { AnnexmlModel, packageVersions } from "../model/model.js";
 import { trainingOptionsOf, trainingParamsOf } from "../options.js";
-import { Reporter } from "../progress.js";
+import { type Phase, Reporter } from "../progress.js";
 import { estimateAndCheck } from "./estimate.js";
 import type { LearnerArrays, PartArrays } from "./predictor.js";
 import { createTrainRunner, type TrainRunner } from "./runner.js";
@@ -24,6 +24,7 @@ import {
   type TrainingData,
   type TrainSettings,
 } from "./tasks.js";
+import { embedWork, indexWork, type ProgressBoard } from "./work.js";
 
 /** Seconds of each phase of a training run. */
 export interface TrainTimings {
@@ -115,18 +116,26 @@ export async function trainModel(
         ? { rows: graph.rows, k: graph.k, ids: toShared(graph.ids), scores: toShared(graph.scores) }
         : graph;
   }
-  const runner = createTrainRunner(trainingData, settings, threads);
+  // Progress slots: one per partitioner, then an embedding and a graph per partition.
+  const L = params.num_learner;
+  const runner = createTrainRunner(trainingData, settings, threads, L + 2 * L * numPartitions);
+  const board = runner.board;
   try {
-    const learnerIds = Array.from({ length: params.num_learner }, (_, l) => l);
+    const learnerIds = Array.from({ length: L }, (_, l) => l);
 
-    const partitionPhase = reporter.phase("partitioning", params.num_learner, "learners");
+    // Every learner's partitioner is the same work: the bars count fractions of learners.
+    const partitionPhase = reporter.phase("partitioning", L, "learners", L);
+    const partitionWeights = new Float64Array(L).fill(1);
+    const stopPartitionTicker = ticker(board, partitionPhase, partitionWeights, 0);
     const partitions: PartitionResult[] = await Promise.all(
       learnerIds.map(async (l) => {
-        const result = await runner.partition(l);
+        const result = await runner.partition(l, l);
+        board.reporter(l)(1);
         partitionPhase.tick();
         return result;
       }),
     );
+    stopPartitionTicker();
     const partitionSeconds = partitionPhase.done();
 
     // One task per (learner, partition), largest first so threads finish together.
@@ -134,17 +143,31 @@ export async function trainModel(
     const tasks = groups.flatMap((g, l) => g.map((rows, k) => ({ l, k, rows })));
     tasks.sort((a, b) => b.rows.length - a.rows.length || a.l - b.l || a.k - b.k);
     const parts: PartArrays[][] = groups.map((g) => new Array(g.length));
-    const embedPhase = reporter.phase("embedding", tasks.length, "partitions");
+    // Work: per task, its embedding (slot L + 2i) then its graph (slot L + 2i + 1).
+    const embedWeights = new Float64Array(2 * tasks.length);
+    tasks.forEach(({ rows }, i) => {
+      if (rows.length === 0) return;
+      const w = embedWork(trainingData, settings, rows, rows.length === n && numPartitions === 1);
+      embedWeights[2 * i] = w.setup + w.epochs;
+      embedWeights[2 * i + 1] = indexWork(rows.length, settings);
+    });
+    const embedTotal = embedWeights.reduce((a, b) => a + b, 0);
+    const embedPhase = reporter.phase("embedding", tasks.length, "partitions", embedTotal);
+    const stopEmbedTicker = ticker(board, embedPhase, embedWeights, L);
     await Promise.all(
-      tasks.map(async ({ l, k, rows }) => {
+      tasks.map(async ({ l, k, rows }, i) => {
+        const slot = L + 2 * i;
         const result =
           rows.length === 0
             ? emptyPart(settings.embSize, settings.numNeighbours)
-            : await trainPart(runner, settings, l, k, rows);
+            : await trainPart(runner, settings, l, k, rows, slot);
+        board.reporter(slot)(1);
+        board.reporter(slot + 1)(1);
         parts[l][k] = { rows, embedding: result.embedding, index: result.index };
         embedPhase.tick();
       }),
     );
+    stopEmbedTicker();
     const embedSeconds = embedPhase.done();
 
     const learners: LearnerArrays[] = partitions.map((p, l) => ({
@@ -194,11 +217,41 @@ async function trainPart(
   learner: number,
   part: number,
   rows: Int32Array,
+  slot: number,
 ): Promise<Pick<PartArrays, "embedding" | "index">> {
-  const embedding = await runner.part(learner, part, rows);
+  const embedding = await runner.part(learner, part, rows, slot);
+  runner.board.reporter(slot)(1);
   const vectors = embeddingModelFromArrays(embedding).embeddings;
   const index = await runner.index(vectors, searchGraphOptions(settings, learner, part));
   return { embedding, index };
+}
+
+/**
+ * Feeds `phase` the work done of slots `from ..` (weighted) every 200 ms,
+ * and on every report made in this thread (the in-process runner, throttled
+ * to 100 ms); returns the stop function.
+ */
+function ticker(
+  board: ProgressBoard,
+  phase: Phase,
+  weights: Float64Array,
+  from: number,
+): () => void {
+  const read = () => phase.progress(board.done(weights, from));
+  const timer = setInterval(read, 200);
+  timer.unref();
+  let last = 0;
+  board.onReport = () => {
+    const t = performance.now();
+    if (t - last < 100) return;
+    last = t;
+    read();
+  };
+  return () => {
+    clearInterval(timer);
+    board.onReport = undefined;
+    read();
+  };
 }
 
 /** A copy of `array` on shared memory, for worker threads to read without copies. */
