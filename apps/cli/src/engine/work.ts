@@ -22,8 +22,14 @@ const EMBED_SAMPLE_NNZ_DIM = 1.6e-9;
 const GRAPH_PAIR = 6.5e-9;
 const GRAPH_PAIR_PRUNED = 3.5e-9;
 const GRAPH_ROW = 8e-6;
-/** Seconds per (row x edge x stride) of a search-graph build (after the first few builds: those compile and warm up). */
-const INDEX_ROW_EDGE_DIM = 55e-9;
+/**
+ * Seconds per (rows^1.5 x stride) of a search-graph build: its kNN graph
+ * (exact up to 8000 rows, ann-search's AUTO_EXACT_MAX_ROWS, blocked SIMD:
+ * between linear and quadratic in the rows as measured on 1000-7000 rows);
+ * beyond, NN-descent, about linear in the rows.
+ */
+const INDEX_ROWS15_DIM = 21e-9;
+const INDEX_EXACT_ROWS = 8000;
 
 /** Sum over labels of count * min(count, cap) among `rows` (all rows when omitted). */
 function labelPairs(labels: LabelMatrix, rows: Int32Array | undefined, cap: number): number {
@@ -87,8 +93,9 @@ export function embedWork(
 
 /** The search-graph build over a partition's `rows` embeddings. */
 export function indexWork(rows: number, s: Pick<TrainSettings, "numEdges" | "embSize">): number {
+  if (rows <= 1 || s.numEdges < 1) return 0;
   const stride = 4 * Math.ceil(s.embSize / 4);
-  return rows * Math.min(s.numEdges, Math.max(rows - 1, 0)) * stride * INDEX_ROW_EDGE_DIM;
+  return rows * Math.sqrt(Math.min(rows, INDEX_EXACT_ROWS)) * stride * INDEX_ROWS15_DIM;
 }
 
 /** Fixed-point scale of a task's fraction done in a {@link ProgressBoard} slot. */
