@@ -49,9 +49,13 @@ describe("onProgress", () => {
     expect(calls.at(-1)).toBe(50 * x.rows);
   });
 
-  it("rejects a non-function", () => {
-    expect(() => fitMincut(selectRows, selectRows, { onProgress: 1 } as never)).toThrow(
-      "onProgress must be a function, but is number",
+  it("rejects a non-function", async () => {
+    const { x, labels } = await sample(100);
+    expect(() => fitMincut(x, labels, { k: 2, onProgress: 1 } as never)).toThrow(
+      expect.objectContaining({
+        code: "BAD_OPTION",
+        message: "onProgress must be a function, but is number",
+      }),
     );
   });
 });
