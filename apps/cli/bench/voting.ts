@@ -283,7 +283,7 @@ function plot(data: Record<string, Record<string, number[]>>, lines: string[]): 
     (v, j) =>
       `<text x="${10 + j * 260}" y="${H + 16}" fill="${colours[j]}">${j === 0 ? "default (one vote per neighbour)" : `${best === "default" ? "best option" : "new default"}: ${v}`}</text>`,
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * panels.length}" height="${H + 24}" font-family="sans-serif" font-size="11">\n<rect width="100%" height="100%" fill="white"/>\n${[...out, ...legend].join("\n")}\n</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * panels.length}" height="${H + 24}" font-family="sans-serif" font-size="11" role="img">\n<title>P@1 against the number of learners used at prediction, per dataset</title>\n<rect width="100%" height="100%" fill="white"/>\n${[...out, ...legend].join("\n")}\n</svg>\n`;
 }
 
 const headline: Record<string, unknown> = {
