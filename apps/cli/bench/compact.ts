@@ -6,18 +6,11 @@
 // Not a test:
 // `pnpm --filter @annexml/cli bench:compact [-- dataset ...] [--models DIR] [--repeat N]`
 // Prints a table; the last line is one JSON object.
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { decodeF16, encodeF16, f16ToF32 } from "../src/model/compact.js";
-
-const run = promisify(execFile);
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const BIN = join(ROOT, "apps/cli/dist/bin.js");
-const CONFIG = join(ROOT, "annexml-example.json");
-const SHARED = join(ROOT, "../shared/data");
+import { BIN, CONFIG, ROOT, run, SHARED } from "./paths.js";
 
 const args = process.argv.slice(2).filter((a) => a !== "--");
 const flag = (name: string) => {

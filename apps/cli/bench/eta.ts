@@ -13,10 +13,8 @@ import { join } from "node:path";
 import { type AnnexmlParams, defaultParams } from "../src/config.js";
 import { trainModel } from "../src/engine/trainer.js";
 import { Reporter } from "../src/progress.js";
+import { DATA, ROOT } from "./paths.js";
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const SHARED = join(ROOT, "../shared/data");
-const DATA = existsSync(SHARED) ? SHARED : join(ROOT, "data");
 const example = JSON.parse(readFileSync(join(ROOT, "annexml-example.json"), "utf8"));
 
 const args = process.argv.slice(2).filter((a) => a !== "--");

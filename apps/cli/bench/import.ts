@@ -4,19 +4,17 @@
 // parity against the original's result files on the bibtex test split.
 // Not a test: `pnpm --filter @annexml/cli bench:import [-- --repeat N]`.
 // Prints a table; the last line is one JSON object.
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { evaluate } from "@annexml/eval";
 import { normalizeRows, parseResultFile, readDataset } from "@annexml/sparse-io";
 import { parseMetricsFile, tieAwareTopAgreement, topAgreement } from "../src/import/compare.js";
 import { fileSource, readCppModel } from "../src/import/index.js";
 import { AnnexmlModel } from "../src/model/model.js";
+import { BIN, ROOT, run } from "./paths.js";
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
 const SHARED_REF = join(ROOT, "../shared/reference/bibtex");
 const REF = existsSync(join(SHARED_REF, "model.bin"))
   ? SHARED_REF
@@ -24,7 +22,6 @@ const REF = existsSync(join(SHARED_REF, "model.bin"))
 const SHARED_TEST = join(ROOT, "../shared/data/bibtex/test.txt");
 const TEST = existsSync(SHARED_TEST) ? SHARED_TEST : join(ROOT, "data/bibtex/test.txt");
 const MODEL = join(REF, "model.bin");
-const run = promisify(execFile);
 
 const args = process.argv.slice(2).filter((a) => a !== "--");
 const repeatAt = args.indexOf("--repeat");
@@ -33,7 +30,6 @@ const repeat = repeatAt >= 0 ? Number(args[repeatAt + 1]) : 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
-const BIN = join(ROOT, "apps/cli/dist/bin.js");
 const dir = await mkdtemp(join(tmpdir(), "annexml-bench-import-"));
 
 /**

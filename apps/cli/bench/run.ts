@@ -5,18 +5,10 @@
 // (--per-sample: also anchor_step=0, the original's update; --variants: also
 // cls_type=0 and cluster_size=1500).
 // Prints a table; the last line is one JSON object.
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const BIN = join(ROOT, "apps/cli/dist/bin.js");
-const SHARED = join(ROOT, "../shared/data");
-const DATA = existsSync(SHARED) ? SHARED : join(ROOT, "data");
-const CONFIG = join(ROOT, "annexml-example.json");
+import { BIN, CONFIG, DATA, run } from "./paths.js";
 
 /** The original's figures: train s, train MiB, predict s, predict MiB, P@1/3/5 (percent). */
 const REFERENCE: Record<

@@ -10,23 +10,16 @@
 // (model, variant), in figures.json there. Prints a table; writes
 // docs/voting-p1-vs-learners.svg (P@1 against the learners used, old and
 // chosen default); the last line is one JSON object.
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { evaluate, evaluatePropensityScored, inversePropensities } from "@annexml/eval";
 import { type KnnResult, normalizeRows, readDataset } from "@annexml/sparse-io";
 import { loadModel } from "../src/api.js";
 import { scoreDigits } from "../src/engine/predictor.js";
 import type { PredictOptions } from "../src/options.js";
+import { BIN, CONFIG, DATA, ROOT, run } from "./paths.js";
 
-const run = promisify(execFile);
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const BIN = join(ROOT, "apps/cli/dist/bin.js");
-const SHARED = join(ROOT, "../shared/data");
-const DATA = existsSync(SHARED) ? SHARED : join(ROOT, "data");
-const CONFIG = join(ROOT, "annexml-example.json");
 const SVG = join(ROOT, "docs/voting-p1-vs-learners.svg");
 
 /** The original's P@1/3/5 (../shared/reference/README.md), default configuration. */

@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
-import { AnnexmlError, type CsrMatrix, type LabelMatrix } from "@annexml/sparse-io";
+import {
+  AnnexmlError,
+  type CsrMatrix,
+  columnCounts,
+  compactColumns,
+  type LabelMatrix,
+} from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
 
 /**
@@ -272,34 +278,16 @@ export function estimateTraining(data: DataSizes, params: EstimateParams): Train
  * a copy, so a huge id range never allocates in proportion to it.
  */
 export function dataSizes(features: CsrMatrix, labels: LabelMatrix): DataSizes {
-  const featureRows = idCounts(features.indices, features.cols);
-  const labelCount = idCounts(labels.indices, labels.cols).length;
+  // Counted over the ids in use (renumbered densely when sparse): a huge id costs nothing.
+  const featureRows = columnCounts(compactColumns(features).matrix);
   return {
     rows: features.rows,
     features: featureRows.length,
-    labels: labelCount,
+    labels: compactColumns(labels).matrix.cols,
     nnz: features.indices.length,
     labelNnz: labels.indices.length,
     featureRows,
   };
-}
-
-/** How often each distinct id occurs (ids ascending). */
-function idCounts(ids: Int32Array, range: number): Int32Array {
-  if (range <= 4 * ids.length + 4096) {
-    const counts = new Int32Array(range);
-    for (let p = 0; p < ids.length; p++) counts[ids[p]]++;
-    return counts.filter((c) => c > 0);
-  }
-  const sorted = ids.slice().sort();
-  const out: number[] = [];
-  for (let p = 0; p < sorted.length; ) {
-    let q = p + 1;
-    while (q < sorted.length && sorted[q] === sorted[p]) q++;
-    out.push(q - p);
-    p = q;
-  }
-  return Int32Array.from(out);
 }
 
 /** Bytes of memory available: `MemAvailable` of /proc/meminfo (Linux), else `os.freemem()`. */
