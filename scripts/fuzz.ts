@@ -14,7 +14,7 @@
 // --hang-ms is killed, reported, and the campaign resumes after it.
 import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -120,23 +120,13 @@ async function harness(target: Target): Promise<Harness> {
       };
     }
     case "model": {
-      const { checkModel, ourSeedModel } = await import("../apps/cli/src/fuzz.testing.js");
-      const { loadModel } = await import("../apps/cli/src/api.js");
+      const { modelFileCase, ourSeedModel } = await import("../apps/cli/src/fuzz.testing.js");
       const seed = await ourSeedModel();
       const dir = await mkdtemp(join(tmpdir(), "annexml-fuzz-"));
-      let n = 0;
       return {
         seeds: [seed],
         mutation: binaryMutation(),
-        run: async (bytes) => {
-          const path = join(dir, `case-${n++}.annexml`);
-          await writeFile(path, bytes);
-          try {
-            return await runCase(() => loadModel(path), checkModel);
-          } finally {
-            await rm(path, { force: true });
-          }
-        },
+        run: modelFileCase(dir),
         close: () => rm(dir, { recursive: true, force: true }),
       };
     }

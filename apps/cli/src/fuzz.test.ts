@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -11,8 +11,7 @@ import {
   mutations,
   runCase,
 } from "../../../packages/sparse-io/src/fuzz.testing.js";
-import { loadModel } from "./api.js";
-import { checkModel, cppSeedModel, ourSeedModel } from "./fuzz.testing.js";
+import { checkModel, cppSeedModel, modelFileCase, ourSeedModel } from "./fuzz.testing.js";
 import { axis, writeCppModel } from "./import/cpp-writer.testing.js";
 import { importCppModelFrom, memorySource, readCppModel } from "./import/index.js";
 
@@ -144,24 +143,15 @@ describe("huge ids in a model of the original", () => {
 describe("fuzz: our model files", () => {
   let dir = "";
   let seed: Uint8Array = new Uint8Array(0);
-  let n = 0;
+  let loadBytes: (bytes: Uint8Array) => Promise<CaseOutcome>;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "annexml-fuzz-model-"));
     seed = await ourSeedModel();
+    loadBytes = modelFileCase(dir);
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-
-  async function loadBytes(bytes: Uint8Array): Promise<CaseOutcome> {
-    const path = join(dir, `case-${n++}.annexml`);
-    await writeFile(path, bytes);
-    try {
-      return await runCase(() => loadModel(path), checkModel);
-    } finally {
-      await rm(path, { force: true });
-    }
-  }
 
   it("the seed model loads and predicts", async () => {
     expect((await loadBytes(seed)).result).toBe("ok");

@@ -1,11 +1,12 @@
 // Test helper (not exported): the seed models of the model-file fuzz tests
 // and of the fuzz campaign (`scripts/fuzz.ts`), and the check of a model that
 // loaded from mutated bytes.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CsrMatrix, type Dataset, type KnnResult, parseDataset } from "@annexml/sparse-io";
-import { train } from "./api.js";
+import { type CaseOutcome, runCase } from "../../../packages/sparse-io/src/fuzz.testing.js";
+import { loadModel, train } from "./api.js";
 import { axis, type CppModelSpec, writeCppModel } from "./import/cpp-writer.testing.js";
 import type { AnnexmlModel } from "./model/model.js";
 
@@ -127,4 +128,21 @@ export function checkModel(model: AnnexmlModel): KnnResult {
     if (id >= 0 && !Number.isFinite(out.scores[i])) throw new Error(`score ${out.scores[i]}`);
   }
   return out;
+}
+
+/**
+ * Loads mutated model bytes through the file path users take (written to
+ * `dir` as a new file per case, removed after), checking what loads.
+ */
+export function modelFileCase(dir: string): (bytes: Uint8Array) => Promise<CaseOutcome> {
+  let n = 0;
+  return async (bytes) => {
+    const path = join(dir, `case-${n++}.annexml`);
+    await writeFile(path, bytes);
+    try {
+      return await runCase(() => loadModel(path), checkModel);
+    } finally {
+      await rm(path, { force: true });
+    }
+  };
 }

@@ -12,6 +12,7 @@ import {
   type LabelMatrix,
   readDataset,
   readResultFile,
+  usedColumns,
 } from "@annexml/sparse-io";
 
 /** Options of `annexml eval`. */
@@ -117,10 +118,10 @@ function denseLabelIds(
     all.set(ids, at);
     at += ids.length;
   }
-  all.sort();
-  let n = 0;
-  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[n++] = all[i];
-  const lookup = new IdLookup(all.slice(0, n));
+  // Every id in use, as the columns of one row: sparse-io's distinct-id scan.
+  const lookup = new IdLookup(
+    usedColumns({ rows: 1, cols: max + 1, indptr: Int32Array.of(0, all.length), indices: all }),
+  );
   const map = (m: LabelMatrix): LabelMatrix => ({
     ...m,
     cols: lookup.size,
