@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeF16, encodeF16, f16ToF32 } from "../src/model/compact.js";
+import { decodeF16, encodeF16, f16ToF32 } from "@annexml/model";
 import { BIN, CONFIG, ROOT, run, SHARED } from "./paths.js";
 
 const args = process.argv.slice(2).filter((a) => a !== "--");

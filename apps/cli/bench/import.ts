@@ -4,15 +4,17 @@
 // parity against the original's result files on the bibtex test split.
 // Not a test: `pnpm --filter @annexml/cli bench:import [-- --repeat N]`.
 // Prints a table; the last line is one JSON object.
+
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { evaluate } from "@annexml/eval";
+import type { AnnexmlModel } from "@annexml/model";
 import { normalizeRows, parseResultFile, readDataset } from "@annexml/sparse-io";
 import { parseMetricsFile, tieAwareTopAgreement, topAgreement } from "../src/import/compare.js";
 import { fileSource, readCppModel } from "../src/import/index.js";
-import { AnnexmlModel } from "../src/model/model.js";
+import { readModelFile } from "../src/model/files.js";
 import { BIN, ROOT, run } from "./paths.js";
 
 const SHARED_REF = join(ROOT, "../shared/reference/bibtex");
@@ -59,7 +61,7 @@ const read = median(readTimes);
 const import1 = await timeImport(1);
 const import2 = await timeImport(2);
 const sameFile = (await readFile(import1.path)).equals(await readFile(import2.path));
-const { model, fileBytes } = await AnnexmlModel.load(import1.path);
+const { model, fileBytes } = await readModelFile(import1.path);
 await rm(dir, { recursive: true });
 
 const test = await readDataset(TEST);
@@ -91,7 +93,7 @@ for (const [predType, search, name] of [
   const refMetrics = parseMetricsFile(
     await readFile(join(REF, `result-${name}.metrics.txt`), "utf8"),
   );
-  const predictor = model.createPredictor({ search });
+  const predictor = model.predictor({ search });
   const times: number[] = [];
   let out = null as unknown as ReturnType<AnnexmlModel["predict"]>;
   for (let i = 0; i < repeat; i++) {

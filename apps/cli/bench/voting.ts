@@ -14,10 +14,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { evaluate, evaluatePropensityScored, inversePropensities } from "@annexml/eval";
+import type { PredictOptions } from "@annexml/model";
+import { scoreDigits } from "@annexml/model";
 import { type KnnResult, normalizeRows, readDataset } from "@annexml/sparse-io";
 import { loadModel } from "../src/api.js";
-import { scoreDigits } from "../src/engine/predictor.js";
-import type { PredictOptions } from "../src/options.js";
 import { BIN, CONFIG, DATA, ROOT, run } from "./paths.js";
 
 const SVG = join(ROOT, "docs/voting-p1-vs-learners.svg");

@@ -1,14 +1,15 @@
-import { AnnexmlError, type Dataset, validateCsr } from "@annexml/sparse-io";
-import { type AnnexmlParams, defaultParams } from "./config.js";
-import { trainModel } from "./engine/trainer.js";
-import { AnnexmlModel } from "./model/model.js";
 import {
+  type AnnexmlModel,
   paramsFromOptions,
   RUN_OPTIONS,
   type RunOptions,
   TRAINING_OPTIONS,
   type TrainingOptions,
-} from "./options.js";
+} from "@annexml/model";
+import { AnnexmlError, type Dataset, validateCsr } from "@annexml/sparse-io";
+import { type AnnexmlParams, defaultParams } from "./config.js";
+import { trainModel } from "./engine/trainer.js";
+import { readModelFile, saveModel } from "./model/files.js";
 import { Reporter } from "./progress.js";
 
 /**
@@ -27,14 +28,14 @@ export type TrainOptions = Partial<TrainingOptions & RunOptions> & {
 };
 
 /**
- * Trains a model in memory (save it with `model.save(path)`). The same
+ * Trains a model in memory (save it with `saveModel(model, path)`). The same
  * options and seed give the same model for any `numThreads`. Throws an
  * `AnnexmlError` with code `BAD_OPTION` naming an unknown option or a bad
  * value (and what is valid); data and file problems have their own codes.
  *
  * ```ts
  * const model = await train({ trainFile: "data/bibtex/train.txt", numLearners: 5, numThreads: 2 });
- * await model.save("bibtex.model");
+ * await saveModel(model, "bibtex.model");
  * ```
  */
 export async function train(options: TrainOptions): Promise<AnnexmlModel> {
@@ -96,5 +97,5 @@ function checkData(data: unknown): void {
  * `model.predict(rows, { k })` gives the top-k labels of feature rows.
  */
 export async function loadModel(path: string): Promise<AnnexmlModel> {
-  return (await AnnexmlModel.load(path)).model;
+  return (await readModelFile(path)).model;
 }

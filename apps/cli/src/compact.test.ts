@@ -5,6 +5,7 @@ import { evaluate } from "@annexml/eval";
 import { readDataset } from "@annexml/sparse-io";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModel, train } from "./api.js";
+import { saveModel } from "./model/files.js";
 import { runCli as annexml, ROOT } from "./testing.js";
 
 const TRAIN = join(ROOT, "data/bibtex/train.txt");
@@ -20,7 +21,7 @@ describe("compact models", () => {
     const model = await train(options);
     expect(model.compact).toBe("none");
     const plain = join(dir, "f32.model");
-    const plainBytes = await model.save(plain);
+    const plainBytes = await saveModel(model, plain);
     const p1 = (path: string) =>
       loadModel(path).then(
         (m) => evaluate(test.labels, m.predict(test.features, { k: 1 }), { k: 1 }).precision[0],
@@ -31,22 +32,22 @@ describe("compact models", () => {
     const f16 = await train({ ...options, compact: "f16" });
     expect(f16.compact).toBe("f16");
     const half = join(dir, "f16.model");
-    const halfBytes = await f16.save(half);
+    const halfBytes = await saveModel(f16, half);
     expect(halfBytes).toBeLessThan(plainBytes / 1.8);
     expect((await loadModel(half)).compact).toBe("f16");
     expect(Math.abs((await p1(half)) - reference)).toBeLessThanOrEqual(0.005);
 
     const int8 = join(dir, "int8.model");
-    const int8Bytes = await model.save(int8, { compact: "int8" });
+    const int8Bytes = await saveModel(model, int8, { compact: "int8" });
     expect(int8Bytes).toBeLessThan(halfBytes);
     const loaded = await loadModel(int8);
     expect(loaded.compact).toBe("int8");
     expect(Math.abs((await p1(int8)) - reference)).toBeLessThanOrEqual(0.01);
     // A loaded model saves as it was stored; decoded f16 values encode back exactly.
     const again = join(dir, "again.model");
-    expect(await (await loadModel(half)).save(again)).toBe(halfBytes);
-    await expect(model.save(again, { compact: "f32" as never })).rejects.toThrow(
-      /option 'compact' of save must be "none" or "f16" or "int8", but is "f32"/,
+    expect(await saveModel(await loadModel(half), again)).toBe(halfBytes);
+    await expect(saveModel(model, again, { compact: "f32" as never })).rejects.toThrow(
+      /option 'compact' must be "none" or "f16" or "int8", but is "f32"/,
     );
   }, 180_000);
 
@@ -54,7 +55,7 @@ describe("compact models", () => {
     const data = await readDataset(TRAIN);
     const model = await train({ data, numLearners: 1, embIters: 1, seed: 5 });
     const input = join(dir, "cli-in.model");
-    const inBytes = await model.save(input);
+    const inBytes = await saveModel(model, input);
     for (const to of ["f16", "int8"]) {
       const output = join(dir, `cli-${to}.model`);
       const args = to === "f16" ? [input, output] : [input, output, "--to", to];

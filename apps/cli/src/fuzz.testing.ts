@@ -1,14 +1,16 @@
 // Test helper (not exported): the seed models of the model-file fuzz tests
 // and of the fuzz campaign (`scripts/fuzz.ts`), and the check of a model that
 // loaded from mutated bytes.
+
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { AnnexmlModel } from "@annexml/model";
 import { type CsrMatrix, type Dataset, type KnnResult, parseDataset } from "@annexml/sparse-io";
 import { type CaseOutcome, runCase } from "../../../packages/sparse-io/src/fuzz.testing.js";
 import { loadModel, train } from "./api.js";
 import { axis, type CppModelSpec, writeCppModel } from "./import/cpp-writer.testing.js";
-import type { AnnexmlModel } from "./model/model.js";
+import { saveModel } from "./model/files.js";
 
 const D = 4;
 
@@ -94,7 +96,7 @@ export async function ourSeedModel(): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), "annexml-fuzz-seed-"));
   try {
     const path = join(dir, "seed.annexml");
-    await model.save(path);
+    await saveModel(model, path);
     return new Uint8Array(await readFile(path));
   } finally {
     await rm(dir, { recursive: true, force: true });

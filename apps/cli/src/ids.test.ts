@@ -1,12 +1,14 @@
 // Models trained on sparse ids (remapped to dense ones inside), memory
 // driven by the data and not by the ids, and version-1 model files.
+
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AnnexmlModel } from "@annexml/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readContainer, writeContainer } from "./model/container.js";
-import { AnnexmlModel } from "./model/model.js";
+import { readModelFile } from "./model/files.js";
 import { runCli as annexml, BIN, CONFIG, ROOT } from "./testing.js";
 
 const FIXTURE = join(ROOT, "apps/cli/fixtures/model-v1");
@@ -204,7 +206,7 @@ describe("format version 1 models", () => {
     const crafted = join(dir, "crafted.bin");
     await writeContainer(crafted, v1.meta, [...v1.sections]);
     const before = process.memoryUsage().arrayBuffers;
-    await expect(AnnexmlModel.load(crafted)).rejects.toMatchObject({
+    await expect(readModelFile(crafted)).rejects.toMatchObject({
       code: "BAD_FORMAT",
       message: expect.stringMatching(/2147483647 labels for \d+ label entries/),
     });

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadModel, train } from "./api.js";
 import { ownTrainingData } from "./engine/tasks.js";
 import { describeError, UsageError } from "./errors.js";
+import { saveModel } from "./model/files.js";
 import { runCli as annexml, CONFIG, ROOT } from "./testing.js";
 
 const TRAIN = join(ROOT, "data/bibtex/train.txt");
@@ -266,7 +267,7 @@ describe("programmatic API", () => {
     expect(before.k).toBe(5);
     expect(evaluate(test.labels, before, { k: 1 }).precision[0]).toBeGreaterThan(0.4);
     const path = join(dir, "api.model");
-    const bytes = await model.save(path);
+    const bytes = await saveModel(model, path);
     expect((await stat(path)).size).toBe(bytes);
     const loaded = await loadModel(path);
     const after = loaded.predict(test.features, { k: 5 });

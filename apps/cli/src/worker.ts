@@ -1,9 +1,11 @@
 // Worker thread entry of the piscina pool: one named export per task kind.
 // Large inputs arrive once, through workerData, on shared memory; results are
 // moved back (their buffers transferred, not copied).
+
+import type { LearnerArrays, Predictor } from "@annexml/model";
+import { AnnexmlModel, type ModelInfo, type ModelPredictOptions } from "@annexml/model";
 import type { CsrMatrix, DenseMatrix } from "@annexml/sparse-io";
 import { Piscina } from "piscina";
-import type { LearnerArrays, Predictor } from "./engine/predictor.js";
 import { predictWith } from "./engine/runner.js";
 import {
   buffersOf,
@@ -15,7 +17,6 @@ import {
   type TrainSettings,
 } from "./engine/tasks.js";
 import { ProgressBoard } from "./engine/work.js";
-import { AnnexmlModel, type ModelInfo, type ModelPredictOptions } from "./model/model.js";
 
 type TrainWorkerData = {
   kind: "train";
@@ -89,6 +90,6 @@ export function predict({ features, from, to }: { features: CsrMatrix; from: num
     shared.trainLabels,
     shared.learners,
     shared.ids,
-  ).createPredictor(shared.options);
+  ).predictor(shared.options);
   return move(predictWith(predictor, features, from, to));
 }

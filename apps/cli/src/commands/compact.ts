@@ -1,6 +1,7 @@
+import type { Compact } from "@annexml/model";
+import { AnnexmlModel } from "@annexml/model";
 import { AnnexmlError } from "@annexml/sparse-io";
-import type { Compact } from "../model/compact.js";
-import { AnnexmlModel } from "../model/model.js";
+import { readModelFile, saveModel } from "../model/files.js";
 
 /** The storages `annexml compact --to` writes. */
 export const COMPACT_TARGETS = ["f16", "int8"] as const;
@@ -18,9 +19,9 @@ export async function runCompact(input: string, output: string, to: string): Pro
       `option '--to' of compact must be ${COMPACT_TARGETS.map((t) => `"${t}"`).join(" or ")}, but is ${JSON.stringify(to)}`,
     );
   }
-  const { model, fileBytes } = await AnnexmlModel.load(input);
+  const { model, fileBytes } = await readModelFile(input);
   const from = model.compact;
-  const bytes = await model.save(output, { compact: to as Compact });
+  const bytes = await saveModel(model, output, { compact: to as Compact });
   return (
     `${output}: ${(bytes / 1e6).toFixed(2)} MB, ${to} (from ${input}: ${(fileBytes / 1e6).toFixed(2)} MB, ` +
     `${from === "none" ? "float32" : from}; ${(fileBytes / bytes).toFixed(2)}x smaller)`

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { AnnexmlError } from "@annexml/sparse-io";
 import { importCppModel } from "../import/convert.js";
 import type { Feature0Mode } from "../import/cpp-model.js";
+import { saveModel } from "../model/files.js";
 import { Reporter } from "../progress.js";
 
 /** The `key=value` options of `annexml import`. */
@@ -82,7 +83,7 @@ export async function runImport(
     feature0: o.feature0,
     reporter,
   });
-  const bytes = await model.save(output);
+  const bytes = await saveModel(model, output);
   reporter.info(
     `Wrote ${output} (${(bytes / 1e6).toFixed(2)} MB, origin annexml-cpp, feature0=${o.feature0}) ` +
       `in ${((performance.now() - start) / 1000).toFixed(2)} s in all`,

@@ -1,8 +1,9 @@
-import { AnnexmlModel } from "../model/model.js";
+import { AnnexmlModel } from "@annexml/model";
+import { readModelFile } from "../model/files.js";
 
 /** `annexml info MODEL`: what a model holds. Returns the text (or JSON) to print. */
 export async function runInfo(modelFile: string, json: boolean): Promise<string> {
-  const { model, fileBytes, sections, storage } = await AnnexmlModel.load(modelFile);
+  const { model, fileBytes, sections, storage } = await readModelFile(modelFile);
   const info = model.info;
   const partSizes = info.stats.partitionSizes.flat();
   const summary = {

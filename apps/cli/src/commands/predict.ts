@@ -1,6 +1,7 @@
+import { AnnexmlModel } from "@annexml/model";
 import { loadParams, requireFiles } from "../config.js";
 import { predictFile, rebuildGraphs } from "../engine/predict-file.js";
-import { AnnexmlModel } from "../model/model.js";
+import { readModelFile } from "../model/files.js";
 import { Reporter } from "../progress.js";
 
 /**
@@ -13,7 +14,7 @@ export async function runPredict(configFile: string, overrides: string[]): Promi
   requireFiles(params, ["model_file", "predict_file", "result_file"]);
   const reporter = new Reporter({ verbose: params.verbose });
   const start = performance.now();
-  const { model, fileBytes } = await AnnexmlModel.load(params.model_file, {
+  const { model, fileBytes } = await readModelFile(params.model_file, {
     shared: params.num_thread > 1,
   });
   const load = (performance.now() - start) / 1000;

@@ -8,6 +8,7 @@ import {
   formatEstimate,
 } from "../engine/estimate.js";
 import { trainModel } from "../engine/trainer.js";
+import { saveModel } from "../model/files.js";
 import { Reporter } from "../progress.js";
 
 /** `annexml train CONFIG.json [key=value ...]`: trains and writes model_file. */
@@ -43,7 +44,7 @@ export async function printEstimate(params: AnnexmlParams): Promise<void> {
 export async function trainAndSave(params: AnnexmlParams, reporter: Reporter): Promise<void> {
   const { model, timings } = await trainModel(params, reporter);
   const saveStart = performance.now();
-  const bytes = await model.save(params.model_file);
+  const bytes = await saveModel(model, params.model_file);
   const save = (performance.now() - saveStart) / 1000;
   const precision = model.info.stats.trainPrecision;
   if (precision) {

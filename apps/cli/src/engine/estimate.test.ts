@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { AnnexmlError, readDataset } from "@annexml/sparse-io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyOverrides, defaultParams } from "../config.js";
+import { saveModel } from "../model/files.js";
 import { ROOT } from "../testing.js";
 import {
   checkMemory,
@@ -152,7 +153,7 @@ describe("the model-size estimate", () => {
     const estimate = estimateTraining(dataSizes(data.features, data.labels), p);
     const { model } = await trainModel(p);
     const file = join(dir, "small.model");
-    const bytes = await model.save(file);
+    const bytes = await saveModel(model, file);
     expect((await stat(file)).size).toBe(bytes);
     expect(Math.abs(estimate.modelBytes / bytes - 1)).toBeLessThan(0.05);
   }, 120_000);

@@ -1,4 +1,6 @@
 import { embeddingModelFromArrays } from "@annexml/embed";
+import type { AnnexmlModel, ModelPredictOptions } from "@annexml/model";
+import { predictOptionsOf, scoreDigits, trainingOptionsOf } from "@annexml/model";
 import {
   AtomicFileWriter,
   formatResultLine,
@@ -7,10 +9,7 @@ import {
   readDatasetBatches,
 } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
-import type { AnnexmlModel, ModelPredictOptions } from "../model/model.js";
-import { predictOptionsOf, trainingOptionsOf } from "../options.js";
 import type { Reporter } from "../progress.js";
-import { scoreDigits } from "./predictor.js";
 import { createPredictRunner } from "./runner.js";
 import { indexTask, searchGraphOptions } from "./tasks.js";
 

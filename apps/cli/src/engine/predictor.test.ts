@@ -1,17 +1,17 @@
 import { join } from "node:path";
 import type { IndexArrays } from "@annexml/ann-search";
 import { inversePropensities } from "@annexml/eval";
-import { AnnexmlError, type CsrMatrix, type KnnResult, readDataset } from "@annexml/sparse-io";
-import { describe, expect, it } from "vitest";
-import { train } from "../api.js";
-import { validatePredictOptions } from "../options.js";
-import { ROOT } from "../testing.js";
 import {
   DEFAULT_VOTE_SETTINGS,
   type LearnerArrays,
   Predictor,
   type VoteSettings,
-} from "./predictor.js";
+  validatePredictOptions,
+} from "@annexml/model";
+import { AnnexmlError, type CsrMatrix, type KnnResult, readDataset } from "@annexml/sparse-io";
+import { describe, expect, it } from "vitest";
+import { train } from "../api.js";
+import { ROOT } from "../testing.js";
 
 // A hand-built model: 3 features embedded in 2 dimensions (stride 4), one
 // partition per learner, training rows as unit vectors at known angles.

@@ -2,10 +2,9 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { IndexArrays } from "@annexml/ann-search";
 import type { EmbeddingArrays } from "@annexml/embed";
+import type { AnnexmlModel, ModelPredictOptions, Predictor } from "@annexml/model";
 import type { CsrMatrix, DenseMatrix, KnnResult } from "@annexml/sparse-io";
 import { Piscina } from "piscina";
-import type { AnnexmlModel, ModelPredictOptions } from "../model/model.js";
-import type { Predictor } from "./predictor.js";
 import {
   type IndexTaskOptions,
   indexTask,
@@ -157,7 +156,7 @@ export function createPredictRunner(
   threads: number,
 ): PredictRunner {
   if (threads <= 1) {
-    const predictor: Predictor = model.createPredictor(options);
+    const predictor: Predictor = model.predictor(options);
     return {
       predict: async (features, from, to) => predictWith(predictor, features, from, to),
       close: async () => {},

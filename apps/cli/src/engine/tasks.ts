@@ -1,5 +1,6 @@
 import { buildIndex, type IndexArrays } from "@annexml/ann-search";
 import { type EmbeddingArrays, paddedStride, trainEmbedding } from "@annexml/embed";
+import type { PartArrays, TrainingOptions } from "@annexml/model";
 import { createPartitioner, type PartitionArrays } from "@annexml/partition";
 import {
   type CsrMatrix,
@@ -9,8 +10,6 @@ import {
   type KnnResult,
   type LabelMatrix,
 } from "@annexml/sparse-io";
-import type { TrainingOptions } from "../options.js";
-import type { PartArrays } from "./predictor.js";
 import { embedWork, noReport, partitionWork, stagedReport, type TaskReport } from "./work.js";
 
 /** The training data every task reads: rows already L2-normalised, on shared memory when threaded. */

@@ -1,6 +1,8 @@
 import { basename } from "node:path";
 import { embeddingModelFromArrays } from "@annexml/embed";
 import { labelKnnGraph } from "@annexml/knng";
+import type { LearnerArrays, PartArrays } from "@annexml/model";
+import { AnnexmlModel, COMPACT_VALUES, trainingOptionsOf, trainingParamsOf } from "@annexml/model";
 import {
   AnnexmlError,
   compactColumns,
@@ -9,12 +11,9 @@ import {
   readDataset,
 } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
-import { COMPACT_VALUES } from "../model/compact.js";
-import { AnnexmlModel, packageVersions } from "../model/model.js";
-import { trainingOptionsOf, trainingParamsOf } from "../options.js";
 import { type Phase, Reporter } from "../progress.js";
+import { packageVersions } from "../version.js";
 import { estimateAndCheck } from "./estimate.js";
-import type { LearnerArrays, PartArrays } from "./predictor.js";
 import { createTrainRunner, type TrainRunner } from "./runner.js";
 import {
   emptyPart,

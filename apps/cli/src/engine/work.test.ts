@@ -1,8 +1,8 @@
 import { join } from "node:path";
+import { trainingOptionsOf } from "@annexml/model";
 import { compactColumns, normalizeRows, readDataset } from "@annexml/sparse-io";
 import { describe, expect, it } from "vitest";
 import { defaultParams } from "../config.js";
-import { trainingOptionsOf } from "../options.js";
 import { Reporter } from "../progress.js";
 import { ROOT } from "../testing.js";
 import { partitionTask, partTask, type TrainingData, type TrainSettings } from "./tasks.js";

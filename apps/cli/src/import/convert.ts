@@ -1,19 +1,22 @@
 import { basename } from "node:path";
 import type { IndexArrays } from "@annexml/ann-search";
-import { checkNumber, defaultParams, PARAMS } from "../config.js";
-import { createIndexRunner } from "../engine/runner.js";
-import { emptyPart, searchGraphOptions } from "../engine/tasks.js";
-import { AnnexmlModel, type ModelInfo, packageVersions } from "../model/model.js";
 import {
+  AnnexmlModel,
   checkChoice,
+  type ModelInfo,
   optionEntries,
   optionError,
   type TrainingOptions,
   type TrainingParams,
   trainingOptionsOf,
   trainingParamsOf,
-} from "../options.js";
+} from "@annexml/model";
+import { checkNumber, defaultParams, PARAMS } from "../config.js";
+import { createIndexRunner } from "../engine/runner.js";
+import { emptyPart, searchGraphOptions } from "../engine/tasks.js";
+import { saveModel } from "../model/files.js";
 import { Reporter } from "../progress.js";
+import { packageVersions } from "../version.js";
 import { type CppModel, type Feature0Mode, readCppModel } from "./cpp-model.js";
 import { type ByteSource, fileSource } from "./source.js";
 
@@ -77,11 +80,11 @@ const CPP_CLUSTER_SIZE = 6000;
  * and builds each partition's search graph (leaf size = its num_nn,
  * num_edge out-edges, seeds as our trainer's). The model records origin
  * `annexml-cpp` and notes on the semantics it reproduces. Save it with
- * `model.save(path)`.
+ * `saveModel(model, path)`.
  *
  * ```ts
  * const model = await importCppModel("model.bin", { numThreads: 2 });
- * await model.save("bibtex.annexml");
+ * await saveModel(model, "bibtex.annexml");
  * ```
  */
 export async function importCppModel(

@@ -1,9 +1,10 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AnnexmlModel } from "@annexml/model";
 import { AnnexmlError, type CsrMatrix } from "@annexml/sparse-io";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AnnexmlModel } from "../model/model.js";
+import { readModelFile, saveModel } from "../model/files.js";
 import { axis, type CppModelSpec, writeCppModel } from "./cpp-writer.testing.js";
 import { importCppModel, importCppModelFrom, memorySource, readCppModel } from "./index.js";
 
@@ -391,11 +392,11 @@ describe("readCppModel: refusals", () => {
     // Our own model.
     const model = await importCppModelFrom(memorySource(writeCppModel(spec())));
     const ours = join(dir, "ours.model");
-    await model.save(ours);
+    await saveModel(model, ours);
     await expect(importCppModel(ours)).rejects.toThrow(
       /byte 0 \(start\): this is a model of annexml \(TypeScript\)/,
     );
-    expect((await AnnexmlModel.load(ours)).model.info.origin).toBe("annexml-cpp");
+    expect((await readModelFile(ours)).model.info.origin).toBe("annexml-cpp");
     // A text file (the training data).
     await expect(importCppModel(TRAIN)).rejects.toThrow(
       /train\.txt: byte 0 \(parameter emb_size\): is 808990772, expected 1\.\.4096: not a model of the original AnnexML/,

@@ -1,8 +1,8 @@
 import { type EmbeddingArrays, paddedStride } from "@annexml/embed";
+import { MODEL_MAGIC } from "@annexml/model";
 import type { PartitionArrays } from "@annexml/partition";
 import { compactColumns, type LabelMatrix } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
-import { MODEL_MAGIC } from "../model/container.js";
 import { BinaryReader } from "./reader.js";
 import type { ByteSource } from "./source.js";
 

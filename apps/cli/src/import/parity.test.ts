@@ -2,9 +2,10 @@ import { copyFile, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { evaluate } from "@annexml/eval";
+import type { AnnexmlModel } from "@annexml/model";
 import { type Dataset, parseResultFile, type ResultFile, readDataset } from "@annexml/sparse-io";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { AnnexmlModel } from "../model/model.js";
+import { saveModel } from "../model/files.js";
 import { runCli as annexml, CONFIG, ROOT } from "../testing.js";
 import { parseMetricsFile, tieAwareTopAgreement, topAgreement } from "./compare.js";
 import { importCppModel } from "./index.js";
@@ -101,7 +102,7 @@ describe("annexml import (command line)", () => {
     expect(r).toMatchObject({ code: 0, stderr: "", stdout: "" });
     // The same file as an in-process, single-threaded import.
     const inProcess = join(dir, "in-process.model");
-    await model.save(inProcess);
+    await saveModel(model, inProcess);
     expect((await readFile(out)).equals(await readFile(inProcess))).toBe(true);
 
     const info = await annexml(["info", out]);
@@ -187,7 +188,7 @@ describe("annexml import (command line)", () => {
     await expect(stat(out)).rejects.toMatchObject({ code: "ENOENT" });
     // An annexml model given back to import.
     const ours = join(dir, "ours.model");
-    await model.save(ours);
+    await saveModel(model, ours);
     const r = await annexml(["import", ours, out]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(

@@ -1,70 +1,41 @@
 import { open, stat } from "node:fs/promises";
 import { crc32 } from "node:zlib";
-import { AnnexmlError, AtomicFileWriter } from "@annexml/sparse-io";
 import {
   ALIGN,
   alignUp,
   type Container,
-  checksum,
-  encodeIndexAndTrailer,
-  encodePreamble,
-  encodeSection,
+  ContainerEncoder,
   PREAMBLE_BYTES,
   parseContainer,
   peekVersion,
   type SectionArray,
   type SectionEncoding,
-  type SectionEntry,
-} from "./format.js";
+  type SectionSpec,
+} from "@annexml/model";
+import { AnnexmlError, AtomicFileWriter } from "@annexml/sparse-io";
 
-export {
-  type Container,
-  MODEL_FORMAT_VERSION,
-  MODEL_MAGIC,
-  parseContainer,
-  type SectionArray,
-  type SectionEncoding,
-  type SectionEntry,
-  type SectionType,
-} from "./format.js";
-
-/** A section to write, optionally compact (`rowLength`: the row width of an `i8` section). */
-export type SectionSpec = readonly [
-  name: string,
-  array: SectionArray,
-  encoding?: SectionEncoding,
-  rowLength?: number,
-  cols?: number,
-];
-
-/** zlib's native CRC-32 (the same values as the portable one in crc32.ts, ~10x faster). */
-const nativeCrc = (bytes: Uint8Array, previous = 0) => crc32(bytes, previous);
+/** zlib's native CRC-32 (the same values as the model package's portable one, ~10x faster). */
+export const nativeCrc = (bytes: Uint8Array, previous = 0) => crc32(bytes, previous);
 
 /**
- * Writes a model container section by section, as the sections are
- * produced (nothing is held back but the small table), then the index and
- * the trailer. The file appears under its name only on {@link finish}
- * (temporary file and rename for regular files; see AtomicFileWriter).
+ * Writes a model container to a file section by section, as the sections
+ * are produced (the bytes come from `@annexml/model`'s browser-safe
+ * {@link ContainerEncoder}). The file appears under its name only on
+ * {@link finish} (temporary file and rename for regular files; see
+ * AtomicFileWriter).
  */
 export class ContainerWriter {
-  private readonly entries: SectionEntry[] = [];
-  private readonly names = new Set<string>();
-  private at = 0;
+  private readonly encoder = new ContainerEncoder(nativeCrc);
 
   private constructor(private readonly out: AtomicFileWriter) {}
 
   static async open(path: string): Promise<ContainerWriter> {
     const writer = new ContainerWriter(await AtomicFileWriter.open(path));
-    await writer.put(encodePreamble());
+    await writer.put([writer.encoder.preamble]);
     return writer;
   }
 
-  /**
-   * Appends one section (64-byte aligned, CRC-checked on read), stored as
-   * itself or in a compact `encoding` (an `i8` section also writes its
-   * `<name>.scale`; the CRC covers the stored bytes). `cols < rowLength`:
-   * only the first `cols` of each row are stored (the rest is zero padding).
-   */
+  /** Appends one section (see {@link ContainerEncoder.section}). */
   async section(
     name: string,
     array: SectionArray,
@@ -72,29 +43,14 @@ export class ContainerWriter {
     rowLength?: number,
     cols?: number,
   ): Promise<void> {
-    for (const piece of encodeSection(name, array, encoding, rowLength, cols)) {
-      if (this.names.has(piece.name)) throw new Error(`duplicate model section '${piece.name}'`);
-      this.names.add(piece.name);
-      await this.pad(alignUp(this.at));
-      this.entries.push({
-        name: piece.name,
-        type: piece.type,
-        length: piece.length,
-        offset: this.at,
-        crc32: checksum(piece.bytes, nativeCrc),
-        ...(piece.padded ? { padded: piece.padded } : {}),
-      });
-      await this.put(piece.bytes);
-    }
+    await this.put(this.encoder.section(name, array, encoding, rowLength, cols));
   }
 
   /** Writes the index (with `meta`) and the trailer, and commits; returns the file size. */
   async finish<M>(meta: M): Promise<number> {
-    await this.pad(alignUp(this.at));
-    const tail = encodeIndexAndTrailer(this.at, meta, this.entries, nativeCrc);
-    await this.put(tail);
+    await this.put(this.encoder.finish(meta));
     await this.out.commit();
-    return this.at;
+    return this.encoder.size;
   }
 
   /** Drops everything written; the target is left as it was. */
@@ -102,15 +58,10 @@ export class ContainerWriter {
     return this.out.abort();
   }
 
-  private async pad(to: number): Promise<void> {
-    if (to > this.at) await this.put(new Uint8Array(to - this.at));
-  }
-
-  private async put(bytes: Uint8Array): Promise<void> {
+  private async put(pieces: Uint8Array[]): Promise<void> {
     // Queued by reference until the next flush: the arrays of a model being
     // written do not change.
-    await this.out.write(bytes);
-    this.at += bytes.length;
+    for (const bytes of pieces) await this.out.write(bytes);
   }
 }
 
@@ -143,6 +94,18 @@ export async function readContainer<M>(
   path: string,
   options: { shared?: boolean } = {},
 ): Promise<Container<M>> {
+  return parseContainer<M>(await readModelBytes(path, options), path, nativeCrc);
+}
+
+/**
+ * The bytes of a model file in one buffer (see {@link readContainer}),
+ * after checking its magic and version: a foreign or newer file is refused
+ * before a buffer of its size is allocated.
+ */
+export async function readModelBytes(
+  path: string,
+  options: { shared?: boolean } = {},
+): Promise<Uint8Array> {
   let size: number;
   let handle: Awaited<ReturnType<typeof open>>;
   try {
@@ -159,8 +122,6 @@ export async function readContainer<M>(
     );
   }
   try {
-    // The magic and version first: a foreign or newer file is refused
-    // before a buffer of its size is allocated.
     const head = new Uint8Array(Math.min(size, PREAMBLE_BYTES));
     await handle.read(head, 0, head.length, 0);
     peekVersion(head, path);
@@ -178,7 +139,7 @@ export async function readContainer<M>(
           file: path,
         });
     }
-    return parseContainer<M>(bytes, path, nativeCrc);
+    return bytes;
   } finally {
     await handle.close();
   }

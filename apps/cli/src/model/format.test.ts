@@ -2,12 +2,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { crc32, MODEL_FORMAT_VERSION, parseContainer, type SectionArray } from "@annexml/model";
 import { AnnexmlError } from "@annexml/sparse-io";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { ContainerWriter, readContainer, writeContainer } from "./container.js";
-import { crc32 } from "./crc32.js";
-import { MODEL_FORMAT_VERSION, parseContainer, type SectionArray } from "./format.js";
 
 const dir = await mkdtemp(join(tmpdir(), "annexml-format-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -1,7 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
 import {
   decodeF16,
   decodeInt8Rows,
@@ -12,9 +11,10 @@ import {
   f16ToF32,
   f32ToF16,
   fitsU16,
-} from "./compact.js";
+  parseContainer,
+} from "@annexml/model";
+import { afterAll, describe, expect, it } from "vitest";
 import { readContainer, writeContainer } from "./container.js";
-import { parseContainer } from "./format.js";
 
 const dir = await mkdtemp(join(tmpdir(), "annexml-compact-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -222,7 +222,7 @@ describe("compact sections in the container", () => {
     const text = new TextDecoder().decode(await readFile(path));
     // Rename the scale section in the index (same length, CRC of the index fixed by re-encoding).
     expect(text).toContain('"w8.scale"');
-    const { encodeIndexAndTrailer } = await import("./format.js");
+    const { encodeIndexAndTrailer } = await import("@annexml/model");
     const bytes = new Uint8Array(await readFile(path));
     const c = parseContainer<unknown>(bytes.slice());
     expect(c.sections.get("w8")).toBeInstanceOf(Float32Array);

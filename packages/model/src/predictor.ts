@@ -17,12 +17,15 @@ import {
   partitionModelFromArrays,
 } from "@annexml/partition";
 import {
+  AnnexmlError,
   type CsrMatrix,
   IdLookup,
   type KnnResult,
   type LabelMatrix,
+  normalizeRows,
   TopK,
 } from "@annexml/sparse-io";
+import type { LabelNames } from "./label-names.js";
 
 /** One partition of one learner, as stored: its training rows, embedding and search index. */
 export interface PartArrays {
@@ -113,6 +116,19 @@ export function scoreDigits(vote: Partial<VoteSettings> = {}): number {
 /** Rows predicted together, learner by learner (enough to amortise a learner's cache misses). */
 const BLOCK_ROWS = 256;
 
+/** The labels of one row, best first (see {@link Predictor.predictRow}). */
+export interface RowPrediction {
+  /** Label ids (the training file's ids), best first; fewer than `k` when fewer were found. */
+  labels: Int32Array;
+  /** Their scores (votes). */
+  scores: Float32Array;
+  /** Their names, when the model has label names. */
+  names?: string[];
+}
+
+/** Largest `k` of {@link Predictor.predictRow} (the label scores are scanned per row). */
+const MAX_ROW_K = 1 << 20;
+
 interface RuntimePart {
   rows: Int32Array;
   embedding: EmbeddingModel;
@@ -153,18 +169,23 @@ export class Predictor {
   private readonly featureIds: IdLookup | null;
   /** The model's dense label id -> original id. */
   private readonly labelIds: Int32Array | null;
+  /** Names per dense label id, or null. */
+  private readonly labelNames: LabelNames | null;
   /** A query row in dense feature ids (grown to the longest row seen). */
   private rowIndices = new Int32Array(64);
   private rowValues = new Float32Array(64);
+  /** {@link predictRow}'s one-row matrix and result (grown as needed). */
+  private single: { features: CsrMatrix; out: KnnResult } | null = null;
 
   constructor(
     private readonly trainLabels: LabelMatrix,
     learners: readonly LearnerArrays[],
     private readonly settings: PredictSettings,
-    ids: { features?: Int32Array; labels?: Int32Array } = {},
+    ids: { features?: Int32Array; labels?: Int32Array; names?: LabelNames | null } = {},
   ) {
     this.featureIds = ids.features ? new IdLookup(ids.features) : null;
     this.labelIds = ids.labels ?? null;
+    this.labelNames = ids.names ?? null;
     const used = learners.slice(0, settings.numLearners);
     this.partitions = used.map((l) => partitionModelFromArrays(l.partition));
     let stride = 1;
@@ -219,19 +240,126 @@ export class Predictor {
    * The neighbours found are kept per (row, learner), then voted per row.
    */
   predictInto(features: CsrMatrix, out: KnnResult, from = 0, to = features.rows): void {
-    const { numNeighbours: k, topK } = this.settings;
+    this.predictRows(features, out, from, to, this.settings.topK, true);
+  }
+
+  /**
+   * The `k` best labels (default `topK`) of one raw sparse row: `indices`
+   * the feature ids (ascending, unique, non-negative integers), `values`
+   * their values (finite), normalised here on a copy exactly as
+   * {@link predictInto}'s callers normalise a batch, so a row gets the same
+   * labels and scores either way. Reuses this predictor's scratch: nothing
+   * is rebuilt per call. Throws `AnnexmlError` `BAD_INPUT` naming the
+   * position of a bad index or value.
+   */
+  predictRow(
+    indices: ArrayLike<number>,
+    values: ArrayLike<number>,
+    k: number = this.settings.topK,
+  ): RowPrediction {
+    if (!Number.isInteger(k) || k < 1 || k > MAX_ROW_K) {
+      throw new AnnexmlError(
+        "BAD_OPTION",
+        `k of predictRow must be a positive integer (at most ${MAX_ROW_K}), but is ${String(k)}`,
+      );
+    }
+    const n = indices?.length;
+    if (typeof n !== "number" || values?.length !== n) {
+      throw new AnnexmlError(
+        "BAD_INPUT",
+        `predictRow needs indices and values of the same length, but has ${String(n)} and ${String(values?.length)}`,
+      );
+    }
+    const single = this.singleRow(n, k);
+    const { features, out } = single;
+    for (let p = 0; p < n; p++) {
+      const f = indices[p];
+      const v = values[p];
+      if (!Number.isInteger(f) || f < 0 || f > 0x7fffffff || (p > 0 && f <= indices[p - 1])) {
+        throw new AnnexmlError(
+          "BAD_INPUT",
+          `predictRow: feature index ${String(f)} at position ${p} must be a non-negative integer greater than the one before`,
+        );
+      }
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw new AnnexmlError(
+          "BAD_INPUT",
+          `predictRow: value ${String(v)} at position ${p} must be a finite number`,
+        );
+      }
+      features.indices[p] = f;
+      features.values[p] = v;
+    }
+    features.indptr[1] = n;
+    normalizeRows(features);
+    const written = this.predictRows(features, out, 0, 1, k, false);
+    const labels = out.ids.slice(0, written);
+    const result: RowPrediction = { labels, scores: out.scores.slice(0, written) };
+    if (this.labelNames) {
+      const names = this.labelNames;
+      result.names = Array.from(labels, (dense) => names.name(dense));
+    }
+    const labelIds = this.labelIds;
+    if (labelIds) for (let j = 0; j < written; j++) labels[j] = labelIds[labels[j]];
+    return result;
+  }
+
+  /** Names per dense label id, when the model has them. */
+  get names(): LabelNames | null {
+    return this.labelNames;
+  }
+
+  /** {@link predictRow}'s scratch for a row of `n` features and `k` labels. */
+  private singleRow(n: number, k: number): { features: CsrMatrix; out: KnnResult } {
+    let single = this.single;
+    if (!single || single.features.indices.length < n || single.out.k < k) {
+      const capacity = Math.max(n, single?.features.indices.length ?? 0, 16);
+      const kk = Math.max(k, single?.out.k ?? 0);
+      single = {
+        features: {
+          rows: 1,
+          cols: 0x7fffffff,
+          indptr: new Int32Array(2),
+          indices: new Int32Array(capacity),
+          values: new Float32Array(capacity),
+        },
+        out: { rows: 1, k: kk, ids: new Int32Array(kk), scores: new Float32Array(kk) },
+      };
+      this.single = single;
+    }
+    return single;
+  }
+
+  /**
+   * Rows `from .. to - 1` into `out` (`k` labels per row from row 0); the
+   * label ids mapped to the original ones when `mapIds`. Returns how many
+   * labels the last row got.
+   */
+  private predictRows(
+    features: CsrMatrix,
+    out: KnnResult,
+    from: number,
+    to: number,
+    topK: number,
+    mapIds: boolean,
+  ): number {
+    const { numNeighbours: k } = this.settings;
     const learners = this.partitions.length;
+    const labelIds = mapIds ? this.labelIds : null;
+    let written = 0;
     for (let block = from; block < to; block += BLOCK_ROWS) {
       const blockEnd = Math.min(to, block + BLOCK_ROWS);
       for (let l = 0; l < learners; l++) this.searchLearner(features, l, block, blockEnd);
       for (let r = block; r < blockEnd; r++) {
         const votedCount = this.voteRow((r - block) * learners * k, learners);
         const at = (r - from) * topK;
-        const written = this.scoreLabels(this.votedRows, votedCount, out, at);
+        written = this.scoreLabels(this.votedRows, votedCount, out, at, topK);
+        if (labelIds) for (let j = at; j < at + written; j++) out.ids[j] = labelIds[out.ids[j]];
         out.ids.fill(-1, at + written, at + topK);
         out.scores.fill(0, at + written, at + topK);
       }
     }
+    return written;
   }
 
   /**
@@ -337,8 +465,17 @@ export class Predictor {
     }
   }
 
-  /** Label scores from the votes (then cleared), top labels into `out`; returns how many. */
-  private scoreLabels(voted: Int32Array, count: number, out: KnnResult, at: number): number {
+  /**
+   * Label scores from the votes (then cleared), the `k` top labels (dense
+   * ids) into `out` from `at`; returns how many.
+   */
+  private scoreLabels(
+    voted: Int32Array,
+    count: number,
+    out: KnnResult,
+    at: number,
+    k: number,
+  ): number {
     const { indptr, indices } = this.trainLabels;
     const scores = this.labelScores;
     const scored = this.scoredLabels;
@@ -356,17 +493,14 @@ export class Predictor {
       }
     }
     const top = this.top;
-    top.reset();
+    top.reset(k);
     const boost = this.labelBoost;
     for (let i = 0; i < scoredCount; i++) {
       const label = scored[i];
       top.push(label, boost ? scores[label] * boost[label] : scores[label]);
       scores[label] = 0;
     }
-    const written = top.drainSorted(out.ids, out.scores, at);
-    const labelIds = this.labelIds;
-    if (labelIds) for (let j = at; j < at + written; j++) out.ids[j] = labelIds[out.ids[j]];
-    return written;
+    return top.drainSorted(out.ids, out.scores, at);
   }
 
   /**

@@ -12,8 +12,8 @@
 import type { AnnIndexKind } from "@annexml/ann-search";
 import type { AnchorStep } from "@annexml/embed";
 import { AnnexmlError } from "@annexml/sparse-io";
-import { type AnnexmlParams, checkNumber, PARAMS } from "./config.js";
-import type { Compact } from "./model/compact.js";
+import type { Compact } from "./compact.js";
+import { type AnnexmlParams, checkNumber, PARAMS } from "./params.js";
 
 /** One API option: the config parameter it maps to and, for a choice, its values in the config's integer order. */
 interface OptionSpec {

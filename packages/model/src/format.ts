@@ -11,8 +11,8 @@ import {
 import { type Crc32, crc32 as jsCrc32 } from "./crc32.js";
 
 /**
- * The model container, bytes in and bytes out; no `node:` import (the file
- * helpers in `container.ts` wrap it). The layout is specified in
+ * The model container, bytes in and bytes out; no `node:` import (the CLI's
+ * file helpers wrap it). The layout is specified in
  * `docs/MODEL_FORMAT.md`; in short, version 2:
  *
  * ```
@@ -252,6 +252,104 @@ export function encodeIndexAndTrailer<M>(
   trailer.setUint32(16, checksum(json, crc), true);
   trailer.setUint32(20, checksum(out.subarray(padded, padded + 20), crc), true);
   out.set(END_MAGIC, padded + 24);
+  return out;
+}
+
+/** A section to write, optionally compact (`rowLength`: the row width of an `i8` section). */
+export type SectionSpec = readonly [
+  name: string,
+  array: SectionArray,
+  encoding?: SectionEncoding,
+  rowLength?: number,
+  cols?: number,
+];
+
+/**
+ * Builds a version-2 container piece by piece, in the order of the file:
+ * the constructor's {@link preamble}, then each {@link section} as it is
+ * produced, then {@link finish}. Every call returns the bytes to append
+ * (nothing is kept but the small table), so a writer can stream a model
+ * to a file, a socket or memory. `crc`: a faster CRC-32 where there is one.
+ */
+export class ContainerEncoder {
+  readonly preamble: Uint8Array = encodePreamble();
+  private readonly entries: SectionEntry[] = [];
+  private readonly names = new Set<string>();
+  private at = PREAMBLE_BYTES;
+
+  constructor(private readonly crc: Crc32 = jsCrc32) {}
+
+  /** Bytes returned so far, the preamble included. */
+  get size(): number {
+    return this.at;
+  }
+
+  /**
+   * One section (64-byte aligned, CRC-checked on read), stored as itself
+   * or in a compact `encoding` (an `i8` section also writes its
+   * `<name>.scale`; the CRC covers the stored bytes). `cols < rowLength`:
+   * only the first `cols` of each row are stored (the rest is zero padding).
+   * The returned bytes are views of `array` where no encoding applies.
+   */
+  section(
+    name: string,
+    array: SectionArray,
+    encoding?: SectionEncoding,
+    rowLength?: number,
+    cols?: number,
+  ): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const piece of encodeSection(name, array, encoding, rowLength, cols)) {
+      if (this.names.has(piece.name)) throw new Error(`duplicate model section '${piece.name}'`);
+      this.names.add(piece.name);
+      this.padTo(alignUp(this.at), out);
+      this.entries.push({
+        name: piece.name,
+        type: piece.type,
+        length: piece.length,
+        offset: this.at,
+        crc32: checksum(piece.bytes, this.crc),
+        ...(piece.padded ? { padded: piece.padded } : {}),
+      });
+      out.push(piece.bytes);
+      this.at += piece.bytes.length;
+    }
+    return out;
+  }
+
+  /** The padding, the index (with `meta`) and the trailer that end the file. */
+  finish<M>(meta: M): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.padTo(alignUp(this.at), out);
+    const tail = encodeIndexAndTrailer(this.at, meta, this.entries, this.crc);
+    out.push(tail);
+    this.at += tail.length;
+    return out;
+  }
+
+  private padTo(to: number, out: Uint8Array[]): void {
+    if (to > this.at) out.push(new Uint8Array(to - this.at));
+    this.at = Math.max(this.at, to);
+  }
+}
+
+/** A whole container in one buffer (see {@link ContainerEncoder}). */
+export function encodeContainer<M>(
+  meta: M,
+  sections: ReadonlyArray<SectionSpec>,
+  crc: Crc32 = jsCrc32,
+): Uint8Array {
+  const encoder = new ContainerEncoder(crc);
+  const pieces: Uint8Array[] = [encoder.preamble];
+  for (const [name, array, encoding, rowLength, cols] of sections)
+    pieces.push(...encoder.section(name, array, encoding, rowLength, cols));
+  pieces.push(...encoder.finish(meta));
+  const out = new Uint8Array(encoder.size);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
   return out;
 }
 

@@ -1,4 +1,4 @@
-import type { SectionArray } from "./container.js";
+import type { SectionArray } from "./format.js";
 
 /**
  * A plain object of typed arrays and scalars, as every stage's `toArrays()`

@@ -1,25 +1,33 @@
-import { createRequire } from "node:module";
 import {
   AnnexmlError,
   type CsrMatrix,
+  IdLookup,
   type KnnResult,
   type LabelMatrix,
   normalizeRows,
   validateCsr,
 } from "@annexml/sparse-io";
+import { COMPACT_VALUES, type Compact, fitsU16, normalizeDenseRows } from "./compact.js";
+import type { Crc32 } from "./crc32.js";
+import {
+  type Container,
+  encodeContainer,
+  parseContainer,
+  type SectionArray,
+  type SectionSpec,
+} from "./format.js";
+import { type LabelNames, labelNamesFromArrays } from "./label-names.js";
+import { type PredictOptions, type TrainingParams, validatePredictOptions } from "./options.js";
+import { type Packable, pack, unpack } from "./pack.js";
 import {
   DEFAULT_VOTE_SETTINGS,
   type LearnerArrays,
   Predictor,
   type PredictSettings,
-} from "../engine/predictor.js";
-import { type PredictOptions, type TrainingParams, validatePredictOptions } from "../options.js";
-import { COMPACT_VALUES, type Compact, fitsU16, normalizeDenseRows } from "./compact.js";
-import { readContainer, type SectionArray, type SectionSpec, writeContainer } from "./container.js";
-import { type Packable, pack, unpack } from "./pack.js";
+} from "./predictor.js";
 
-/** The training parameters a model keeps: one definition, in `../options.ts`. */
-export { TRAINING_PARAM_NAMES, type TrainingParams } from "../options.js";
+/** The training parameters a model keeps: one definition, in `./options.ts`. */
+export { TRAINING_PARAM_NAMES, type TrainingParams } from "./options.js";
 
 /** What a model file's JSON header holds besides the array layout. */
 export interface ModelInfo {
@@ -58,23 +66,6 @@ interface ModelMeta extends ModelInfo {
   arrays: unknown;
 }
 
-const require = createRequire(import.meta.url);
-
-/** Versions of the AnnexML packages in use (recorded in every model). */
-export function packageVersions(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ["cli", "sparse-io", "knng", "partition", "embed", "ann-search"]) {
-    try {
-      out[`@annexml/${name}`] = (
-        require(`@annexml/${name}/package.json`) as { version: string }
-      ).version;
-    } catch {
-      out[`@annexml/${name}`] = "unknown";
-    }
-  }
-  return out;
-}
-
 /**
  * Options of {@link AnnexmlModel.predict}: `k` (labels per row, default 10),
  * `numLearners` (the first learners used, default all), `numNeighbours`
@@ -96,25 +87,57 @@ export interface ModelIds {
   labels?: Int32Array;
 }
 
+/** A model read from bytes, with what its container held. */
+export interface DecodedModel {
+  model: AnnexmlModel;
+  fileBytes: number;
+  sections: number;
+  /** Sections per stored type (`i8` scales counted as `f32`). */
+  storage: Record<string, number>;
+}
+
+/** Options of {@link AnnexmlModel.fromBytes}. */
+export interface FromBytesOptions {
+  /** Names the model in error messages (a file path, a URL); default `"model"`. */
+  source?: string;
+  /** A faster CRC-32 than the portable one (the CLI passes zlib's). */
+  crc32?: Crc32;
+}
+
 /**
  * A trained AnnexML model: the training label sets, and per learner its
  * partitioner and, per partition, the training rows, embedding model and
- * search graph. Saved as a versioned container (see `container.ts`).
+ * search graph; optionally label names. Bytes in ({@link fromBytes}) and
+ * bytes out ({@link toBytes}) in the versioned container of
+ * `docs/MODEL_FORMAT.md`, in any JavaScript runtime: no `node:` import
+ * (the CLI's `loadModel` / `saveModel` read and write files).
  */
 export class AnnexmlModel {
   /**
-   * How {@link save} stores the projection weights and unit embeddings by
+   * How {@link toBytes} stores the projection weights and unit embeddings by
    * default: `"none"` (float32), `"f16"` or `"int8"` (see {@link Compact}).
    * A loaded model keeps its file's storage; `train`'s `compact` sets it.
    */
   compact: Compact = "none";
+  /** The last predictor {@link predict} built, by its settings. */
+  private cached: { key: string; predictor: Predictor } | null = null;
+  private labelLookup: IdLookup | null = null;
 
   constructor(
     readonly info: ModelInfo,
     readonly trainLabels: LabelMatrix,
     readonly learners: LearnerArrays[],
     readonly ids: ModelIds = {},
-  ) {}
+    /** Names of the labels (by the model's dense label ids), or null. */
+    readonly labelNames: LabelNames | null = null,
+  ) {
+    if (labelNames && labelNames.count !== trainLabels.cols) {
+      throw new AnnexmlError(
+        "BAD_INPUT",
+        `${labelNames.count} label names for a model of ${trainLabels.cols} labels`,
+      );
+    }
+  }
 
   /** Number of learners stored. */
   get numLearners(): number {
@@ -122,19 +145,32 @@ export class AnnexmlModel {
   }
 
   /**
-   * Writes the model atomically; returns the file size in bytes. `compact`
-   * (default {@link AnnexmlModel.compact}): `"f16"` stores every partition's
-   * projection weights and unit embeddings as float16, `"int8"` as int8
-   * with one scale per row; either also stores the search graphs' edges and
-   * leaf rows as u16 when a partition has fewer than 65535 rows. Loading
-   * decodes them to float32 once (embeddings re-normalised to unit rows).
+   * The name of a label (its id in the training file), or undefined when
+   * the model has no names or no such label.
    */
-  async save(path: string, options: { compact?: Compact } = {}): Promise<number> {
+  labelName(label: number): string | undefined {
+    const names = this.labelNames;
+    if (!names) return undefined;
+    if (this.ids.labels) this.labelLookup ??= new IdLookup(this.ids.labels);
+    const dense = this.labelLookup ? this.labelLookup.dense(label) : label;
+    return dense >= 0 && dense < names.count ? names.name(dense) : undefined;
+  }
+
+  /**
+   * The container's meta data and sections for `compact` storage (default
+   * {@link compact}), in file order: what {@link toBytes} encodes, and what
+   * a file writer streams. `compact`: `"f16"` stores every partition's
+   * projection weights and unit embeddings as float16, `"int8"` as int8
+   * with one scale per row; either also stores the search graphs' edges
+   * and leaf rows as u16 when a partition has fewer than 65535 rows.
+   * Loading decodes them to float32 once (embeddings re-normalised).
+   */
+  encode(options: { compact?: Compact } = {}): { meta: unknown; sections: readonly SectionSpec[] } {
     const compact = options.compact ?? this.compact;
     if (!COMPACT_VALUES.includes(compact)) {
       throw new AnnexmlError(
         "BAD_OPTION",
-        `option 'compact' of save must be ${COMPACT_VALUES.map((v) => `"${v}"`).join(" or ")}, but is ${JSON.stringify(compact)}`,
+        `option 'compact' must be ${COMPACT_VALUES.map((v) => `"${v}"`).join(" or ")}, but is ${JSON.stringify(compact)}`,
       );
     }
     const sections: [string, SectionArray][] = [];
@@ -148,6 +184,7 @@ export class AnnexmlModel {
           indices: this.trainLabels.indices,
         },
         ids: { features: this.ids.features, labels: this.ids.labels },
+        ...(this.labelNames ? { labelNames: this.labelNames.toArrays() } : {}),
         learners: Object.fromEntries(
           this.learners.map((learner, l) => [
             String(l),
@@ -163,27 +200,44 @@ export class AnnexmlModel {
       sections,
     );
     const meta: ModelMeta = { ...this.info, arrays };
-    return writeContainer(path, meta, compactSections(sections, compact, this.learners));
+    return { meta, sections: compactSections(sections, compact, this.learners) };
+  }
+
+  /** The model file's bytes (see {@link encode} for `compact`). */
+  toBytes(options: { compact?: Compact; crc32?: Crc32 } = {}): Uint8Array {
+    const { meta, sections } = this.encode(options);
+    return encodeContainer(meta, sections, options.crc32);
   }
 
   /**
-   * Reads a model, refusing a truncated or corrupted file, one of a newer
-   * format, or one that is not a model. `shared` puts the arrays on shared
-   * memory for worker threads.
+   * Reads a model from the bytes of a model file, refusing truncated or
+   * corrupted bytes (every CRC is checked), a newer format, or bytes that
+   * are not a model (`AnnexmlError` `BAD_FORMAT`). The arrays are views of
+   * `bytes`'s buffer where no decoding is needed (a SharedArrayBuffer is
+   * kept shared): do not reuse the bytes for something else.
    */
-  static async load(
-    path: string,
-    options: { shared?: boolean } = {},
-  ): Promise<{
-    model: AnnexmlModel;
-    fileBytes: number;
-    sections: number;
-    /** Sections per stored type (`i8` scales counted as `f32`). */
-    storage: Record<string, number>;
-  }> {
-    const container = await readContainer<ModelMeta>(path, options);
-    const { arrays, ...info } = container.meta;
+  static fromBytes(bytes: Uint8Array | ArrayBuffer, options: FromBytesOptions = {}): AnnexmlModel {
+    return AnnexmlModel.decode(bytes, options).model;
+  }
+
+  /** {@link fromBytes}, with what the container held (size, sections, storage types). */
+  static decode(bytes: Uint8Array | ArrayBuffer, options: FromBytesOptions = {}): DecodedModel {
+    const source = options.source ?? "model";
+    const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    if (!(view instanceof Uint8Array))
+      throw new AnnexmlError("BAD_OPTION", "fromBytes needs a Uint8Array or an ArrayBuffer");
+    return AnnexmlModel.fromContainer(
+      parseContainer<ModelMeta>(view, source, options.crc32),
+      source,
+    );
+  }
+
+  /** A model from a parsed container (see {@link decode}). */
+  static fromContainer(container: Container<unknown>, source = "model"): DecodedModel {
+    const meta = container.meta as ModelMeta;
     try {
+      if (meta === null || typeof meta !== "object") throw new Error("no model meta data");
+      const { arrays, ...info } = meta;
       const model = AnnexmlModel.fromParts(info, unpack(arrays, container.sections));
       model.compact = compactOf(container.stored);
       // Compact embeddings are near unit length only: make them unit again
@@ -207,16 +261,17 @@ export class AnnexmlModel {
       };
     } catch (error) {
       throw new AnnexmlError("BAD_FORMAT", `inconsistent model: ${(error as Error).message}`, {
-        file: path,
+        file: source,
       });
     }
   }
 
-  /** Rebuilds a model from unpacked arrays (the shape {@link save} writes). */
+  /** Rebuilds a model from unpacked arrays (the shape {@link encode} writes). */
   static fromParts(info: ModelInfo, arrays: unknown): AnnexmlModel {
     const a = arrays as {
       trainLabels: LabelMatrix;
       ids?: ModelIds;
+      labelNames?: { bytes: Uint8Array; offsets: Int32Array };
       learners: Record<
         string,
         {
@@ -259,7 +314,8 @@ export class AnnexmlModel {
     const ids = a.ids ?? {};
     checkIds(ids.labels, a.trainLabels.cols, "label");
     checkIds(ids.features, ids.features?.length ?? 0, "feature");
-    return new AnnexmlModel(info, a.trainLabels, learners, ids);
+    const names = a.labelNames ? labelNamesFromArrays(a.labelNames, a.trainLabels.cols) : null;
+    return new AnnexmlModel(info, a.trainLabels, learners, ids, names);
   }
 
   /**
@@ -285,19 +341,31 @@ export class AnnexmlModel {
     };
   }
 
-  /** A predictor with its own scratch (one per thread). */
-  createPredictor(options: ModelPredictOptions = {}): Predictor {
-    return new Predictor(this.trainLabels, this.learners, this.predictSettings(options), this.ids);
+  /**
+   * A predictor for these options, built once (every partition's index set
+   * up) and reused: `predictor.predictRow(indices, values, k)` for one row,
+   * `predictor.predictInto(rows, out)` for normalised batches. It holds its
+   * own scratch: one per thread.
+   */
+  predictor(options: ModelPredictOptions = {}): Predictor {
+    return new Predictor(this.trainLabels, this.learners, this.predictSettings(options), {
+      ...this.ids,
+      names: this.labelNames,
+    });
   }
 
   /**
    * Predicts the top-k labels of raw feature rows (normalised here, on a
    * copy): `ids[r * k + j]` is the j-th label of row r (-1 when fewer were
-   * found), `scores` its votes. Single-threaded; the CLI's `predict`
-   * command spreads rows over worker threads.
+   * found), `scores` its votes. Single-threaded; the predictor is built on
+   * the first call and reused while the options stay the same. The CLI's
+   * `predict` command spreads rows over worker threads.
    */
   predict(rows: CsrMatrix, options: ModelPredictOptions = {}): KnnResult {
-    const predictor = this.createPredictor(options);
+    const settings = this.predictSettings(options);
+    const key = JSON.stringify(settings);
+    if (this.cached?.key !== key) this.cached = { key, predictor: this.predictor(options) };
+    const predictor = this.cached.predictor;
     const k = predictor.topK;
     const features = normalizeRows({ ...rows, values: rows.values.slice() });
     const out: KnnResult = {

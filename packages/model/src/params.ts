@@ -1,0 +1,411 @@
+import { AnnexmlError } from "@annexml/sparse-io";
+
+/**
+ * The parameters of `annexml train` / `annexml predict`: the original
+ * AnnexML's names, meanings and defaults (its example file's values), plus
+ * `cluster_size`. A config is a JSON object of these keys; `key=value`
+ * arguments override it (later wins).
+ */
+export interface AnnexmlParams {
+  emb_size: number;
+  num_learner: number;
+  num_nn: number;
+  cls_type: number;
+  cls_iter: number;
+  emb_iter: number;
+  label_normalize: number;
+  eta0: number;
+  lambda: number;
+  gamma: number;
+  pred_type: number;
+  num_edge: number;
+  search_eps: number;
+  vote_power: number;
+  vote_beta: number;
+  learner_norm: number;
+  vote_merge: number;
+  vote_propensity: number;
+  num_thread: number;
+  seed: number;
+  verbose: number;
+  cluster_size: number;
+  anchor_step: number;
+  compact: number;
+  dry_run: number;
+  max_memory: number;
+  train_file: string;
+  predict_file: string;
+  model_file: string;
+  result_file: string;
+}
+
+type Kind = "int" | "float" | "path";
+
+/** How one parameter is checked and documented. */
+export interface ParamSpec {
+  kind: Kind;
+  default: number | string;
+  min?: number;
+  max?: number;
+  /** Which commands read it (predict ignores training parameters: the model fixes them). */
+  use: "train" | "predict" | "both";
+  help: string;
+  /** Names an int parameter's values may also be given by (the name at index i is the value i). */
+  names?: readonly string[];
+}
+
+/** Every parameter with its type, default, valid range and meaning. */
+export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
+  emb_size: {
+    use: "train",
+    kind: "int",
+    default: 50,
+    min: 1,
+    max: 4096,
+    help: "embedding dimension",
+  },
+  num_learner: {
+    use: "both",
+    kind: "int",
+    default: 15,
+    min: 1,
+    max: 1000,
+
+    help: "ensemble size; at predict time the first num_learner learners are used",
+  },
+  num_nn: {
+    use: "both",
+    kind: "int",
+    default: 10,
+    min: 1,
+    max: 1000,
+
+    help: "neighbours: positives per row in training, neighbours per learner in prediction, leaf size of the search tree",
+  },
+  cls_type: {
+    use: "train",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 1,
+    help: "partitioner: 1 = min-cut of the label kNN graph, 0 = spherical k-means",
+  },
+  cls_iter: {
+    use: "train",
+    kind: "int",
+    default: 10,
+    min: 1,
+    max: 100000,
+    help: "partitioner epochs",
+  },
+  emb_iter: {
+    use: "train",
+    kind: "int",
+    default: 10,
+    min: 1,
+    max: 100000,
+    help: "embedding epochs",
+  },
+  label_normalize: {
+    use: "train",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 1,
+    help: "weight a neighbour's shared labels by 1/|Y_j| (1) or 1 (0)",
+  },
+  eta0: {
+    use: "train",
+    kind: "float",
+    default: 0.1,
+    min: Number.MIN_VALUE,
+    max: 1e6,
+    help: "initial learning rate (AdaGrad / FTRL)",
+  },
+  lambda: {
+    use: "train",
+    kind: "float",
+    default: 4,
+    min: 0,
+    max: 1e6,
+    help: "L1 strength of the min-cut partitioner",
+  },
+  gamma: {
+    use: "train",
+    kind: "float",
+    default: 10,
+    min: Number.MIN_VALUE,
+    max: 1e4,
+    help: "scale of the cosine in the embedding loss",
+  },
+  pred_type: {
+    use: "predict",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 1,
+
+    help: "1 = graph ANN search, 0 = brute force",
+  },
+  num_edge: {
+    use: "both",
+    kind: "int",
+    default: 50,
+    min: 1,
+    max: 10000,
+
+    help: "out-edges per vertex of the search graph (a value different from the model's rebuilds the graphs in memory)",
+  },
+  search_eps: {
+    use: "predict",
+    kind: "float",
+    default: 0,
+    min: 0,
+    max: 1e6,
+
+    help: "exploration slack of the graph search",
+  },
+  vote_power: {
+    use: "predict",
+    kind: "float",
+    default: 0,
+    min: 0,
+    max: 1000,
+    help: "a neighbour of cosine similarity s votes max(s, 0)^vote_power * exp(vote_beta * (s - 1)); 0 and 0 = one vote each (the original)",
+  },
+  vote_beta: {
+    use: "predict",
+    kind: "float",
+    default: 0,
+    min: 0,
+    max: 1000,
+    help: "softmax temperature of a neighbour's vote (see vote_power)",
+  },
+  learner_norm: {
+    use: "predict",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 2,
+    help: "each learner's votes: 0 = as they are, 1 = divided by their sum, 2 = divided by their largest",
+  },
+  vote_merge: {
+    use: "predict",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 2,
+    help: "a training row found by several learners: 0 = their votes summed (the original), 1 = counted once with the largest, 2 = once with the mean",
+  },
+  vote_propensity: {
+    use: "predict",
+    kind: "float",
+    default: 0,
+    min: 0,
+    max: 10,
+    help: "label scores times w^vote_propensity, w the label's inverse propensity (A = 0.55, B = 1.5): favours rare labels, for PSP@k (0 = off)",
+  },
+  num_thread: {
+    use: "both",
+    kind: "int",
+    default: 1,
+    min: 1,
+    max: 1024,
+
+    help: "worker threads (1 = in process)",
+  },
+  seed: {
+    use: "train",
+    kind: "int",
+    default: 0x5eed,
+    min: 0,
+    max: 0xffffffff,
+    help: "random seed: the same seed gives the same model for any num_thread",
+  },
+  verbose: {
+    use: "both",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 2,
+
+    help: "0 = quiet, 1 = progress and summary, 2 = also each learner's training P@1..5 (the original's diagnostic; slower)",
+  },
+  cluster_size: {
+    use: "train",
+    kind: "int",
+    default: 6000,
+    min: 1,
+    max: 0x7fffffff,
+    help: "rows per partition: K = max(floor(N / cluster_size), 1)",
+  },
+  anchor_step: {
+    use: "train",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 1,
+    help: "embedding update of a row's own side: 1 = one merged AdaGrad step over all its samples (1.3-1.6x faster training, same accuracy on bibtex, delicious, phyletic_profiles), 0 = one step per sample (the original's update)",
+  },
+  compact: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 2,
+    names: ["0", "f16", "int8"],
+    help: "model storage of the projection weights and embeddings: 0 = float32, f16 = float16, int8 = int8 with one scale per row (both also store the search graphs as u16; ~2x / ~3x smaller files, decoded to float32 on load)",
+  },
+  dry_run: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 1,
+    help: "1 = read the data, print the estimated peak memory and model size, and exit without training",
+  },
+  max_memory: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 2 ** 30,
+    help: "MB training may use: refuse to train when the estimated peak is larger (0 = the memory available)",
+  },
+  train_file: {
+    use: "train",
+    kind: "path",
+    default: "",
+    help: "training data (XMC text format, .gz accepted)",
+  },
+  predict_file: { use: "predict", kind: "path", default: "", help: "data to predict (- = stdin)" },
+  model_file: {
+    use: "both",
+    kind: "path",
+    default: "",
+
+    help: "the model written by train and read by predict",
+  },
+  result_file: {
+    use: "predict",
+    kind: "path",
+    default: "",
+
+    help: "where predictions go (- = stdout)",
+  },
+};
+
+export const PARAM_NAMES = Object.keys(PARAMS) as (keyof AnnexmlParams)[];
+
+/** The defaults of every parameter. */
+export function defaultParams(): AnnexmlParams {
+  const out: Record<string, number | string> = {};
+  for (const name of PARAM_NAMES) out[name] = PARAMS[name].default;
+  return out as unknown as AnnexmlParams;
+}
+
+function configError(reason: string, file?: string): AnnexmlError {
+  return new AnnexmlError("BAD_OPTION", reason, file ? { file } : {});
+}
+
+function unknownKey(key: string, origin: string): AnnexmlError {
+  return configError(
+    `unknown parameter '${key}' in ${origin}; valid parameters: ${PARAM_NAMES.join(", ")}`,
+  );
+}
+
+/** Checks and converts one value; `raw` is a JSON value or the text of `key=value`. */
+function coerce(key: keyof AnnexmlParams, raw: unknown, origin: string): number | string {
+  const spec = PARAMS[key];
+  if (spec.kind === "path") {
+    if (typeof raw !== "string") {
+      throw configError(
+        `parameter '${key}' in ${origin} must be a file path (a string), but is ${JSON.stringify(raw)}`,
+      );
+    }
+    return raw;
+  }
+  let value: number;
+  const named = typeof raw === "string" && spec.names ? spec.names.indexOf(raw) : -1;
+  if (named >= 0) value = named;
+  else if (typeof raw === "number") value = raw;
+  else if (typeof raw === "string" && raw.trim() !== "" && Number.isFinite(Number(raw)))
+    value = Number(raw);
+  else {
+    const what = spec.names
+      ? `${spec.names.join(" or ")}`
+      : spec.kind === "int"
+        ? "an integer"
+        : "a number";
+    throw configError(
+      `parameter '${key}' in ${origin} must be ${what}, but is ${JSON.stringify(raw)}`,
+    );
+  }
+  return checkNumber(spec, value, `parameter '${key}' in ${origin}`);
+}
+
+/**
+ * Checks a number against a numeric parameter's kind and range; throws an
+ * `AnnexmlError` `BAD_OPTION` that starts with `what` (e.g. "parameter
+ * 'num_nn' in the command line") and names the value.
+ */
+export function checkNumber(spec: ParamSpec, value: number, what: string): number {
+  if (spec.kind === "int" && !Number.isInteger(value)) {
+    throw configError(`${what} must be an integer, but is ${value}`);
+  }
+  if (
+    Number.isNaN(value) ||
+    (spec.min !== undefined && value < spec.min) ||
+    (spec.max !== undefined && value > spec.max)
+  ) {
+    const range =
+      spec.min === Number.MIN_VALUE ? `> 0 and <= ${spec.max}` : `in [${spec.min}, ${spec.max}]`;
+    throw configError(`${what} must be ${range}, but is ${value}`);
+  }
+  return value;
+}
+
+/** Applies a JSON object of parameters onto `params` (validating every key and value). */
+export function applyObject(params: AnnexmlParams, object: unknown, origin: string): AnnexmlParams {
+  if (object === null || typeof object !== "object" || Array.isArray(object)) {
+    throw configError(`${origin} must hold a JSON object of parameters`);
+  }
+  const out = { ...params } as Record<string, number | string>;
+  for (const [key, raw] of Object.entries(object)) {
+    if (!(key in PARAMS)) throw unknownKey(key, origin);
+    out[key] = coerce(key as keyof AnnexmlParams, raw, origin);
+  }
+  return out as unknown as AnnexmlParams;
+}
+
+/** Applies `key=value` arguments in order (later wins). */
+export function applyOverrides(params: AnnexmlParams, args: readonly string[]): AnnexmlParams {
+  const out = { ...params } as Record<string, number | string>;
+  for (const arg of args) {
+    const eq = arg.indexOf("=");
+    if (eq <= 0) throw configError(`argument '${arg}' must be key=value (e.g. num_thread=2)`);
+    const key = arg.slice(0, eq);
+    if (!(key in PARAMS)) throw unknownKey(key, "the command line");
+    out[key] = coerce(key as keyof AnnexmlParams, arg.slice(eq + 1), "the command line");
+  }
+  return out as unknown as AnnexmlParams;
+}
+
+/** Throws when a parameter a command needs is empty. */
+export function requireFiles(params: AnnexmlParams, names: readonly (keyof AnnexmlParams)[]): void {
+  for (const name of names) {
+    if (params[name] === "") {
+      throw configError(`parameter '${name}' is required (in the config or as ${name}=PATH)`);
+    }
+  }
+}
+
+/** The parameter table as help text. */
+export function paramsHelp(filter?: (spec: ParamSpec) => boolean): string {
+  const rows = PARAM_NAMES.filter((n) => !filter || filter(PARAMS[n])).map((name) => {
+    const spec = PARAMS[name];
+    const def = spec.kind === "path" ? "" : ` (default ${spec.default})`;
+    return `  ${name.padEnd(16)}${spec.help}${def}`;
+  });
+  return rows.join("\n");
+}
