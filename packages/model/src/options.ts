@@ -65,6 +65,8 @@ export const RUN_OPTIONS = {
   verbose: { param: "verbose" },
   /** Training data (XMC text format, .gz accepted; `train_file`). */
   trainFile: { param: "train_file" },
+  /** Label names stored in the model: a file of one name per line, line i naming label id i (`label_names`). */
+  labelNamesFile: { param: "label_names" },
   /** How the model is saved: `"none"` (float32, default), `"f16"` or `"int8"` (`compact` 0 / f16 / int8; sets `model.compact`). */
   compact: { param: "compact", values: ["none", "f16", "int8"] },
 } as const satisfies Record<string, OptionSpec>;

@@ -33,7 +33,9 @@ export interface AnnexmlParams {
   compact: number;
   dry_run: number;
   max_memory: number;
+  result_format: number;
   train_file: string;
+  label_names: string;
   predict_file: string;
   model_file: string;
   result_file: string;
@@ -272,11 +274,26 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     max: 2 ** 30,
     help: "MB training may use: refuse to train when the estimated peak is larger (0 = the memory available)",
   },
+  result_format: {
+    use: "predict",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 1,
+    names: ["original", "jsonl"],
+    help: "result_file format: original = the original's lines (true labels TAB label:score,...), jsonl = one JSON object per row: truth, labels, scores, and names when the model has them",
+  },
   train_file: {
     use: "train",
     kind: "path",
     default: "",
     help: "training data (XMC text format, .gz accepted)",
+  },
+  label_names: {
+    use: "train",
+    kind: "path",
+    default: "",
+    help: "label names stored in the model: one per line, line i names label id i (as many lines as the training data has label ids)",
   },
   predict_file: { use: "predict", kind: "path", default: "", help: "data to predict (- = stdin)" },
   model_file: {

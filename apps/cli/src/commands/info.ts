@@ -1,4 +1,4 @@
-import { AnnexmlModel } from "@annexml/model";
+import type { AnnexmlModel } from "@annexml/model";
 import { readModelFile } from "../model/files.js";
 
 /** `annexml info MODEL`: what a model holds. Returns the text (or JSON) to print. */
@@ -23,6 +23,15 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
       max: Math.max(...partSizes),
       count: partSizes.length,
     },
+    labelNames: model.labelNames
+      ? {
+          count: model.labelNames.count,
+          first: Array.from({ length: Math.min(5, model.labelNames.count) }, (_, i) => ({
+            label: model.ids.labels ? model.ids.labels[i] : i,
+            name: model.labelNames?.name(i),
+          })),
+        }
+      : null,
     trainPrecision: info.stats.trainPrecision,
     notes: info.notes ?? [],
   };
@@ -41,6 +50,11 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
     `training data: ${info.data.file || "(in memory)"}: ${info.data.rows} rows, ${idRange(info.data.features, info.data.usedFeatures)} features, ${idRange(info.data.labels, info.data.usedLabels)} labels, ${info.origin === "annexml-cpp" ? "non-zeros not recorded by the original" : `${info.data.nnz} non-zeros`}`,
     `learners: ${model.numLearners}, partitions per learner: ${[...new Set(info.stats.partitions)].join("/")}` +
       `, rows per partition: ${summary.partitionSizes.min}..${summary.partitionSizes.max}`,
+    `label names: ${
+      model.labelNames
+        ? `${model.labelNames.count} (${firstNames(model)})`
+        : "none (train with label_names=FILE to store them)"
+    }`,
     "parameters:",
     ...Object.entries(info.params).map(([k, v]) => `  ${k} = ${v}`),
   ];
@@ -52,6 +66,18 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
   }
   for (const note of summary.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
+}
+
+/** The first few labels as `id "name"`. */
+function firstNames(model: AnnexmlModel): string {
+  const names = model.labelNames;
+  if (!names) return "";
+  const shown = Math.min(3, names.count);
+  const list = Array.from({ length: shown }, (_, i) => {
+    const id = model.ids.labels ? model.ids.labels[i] : i;
+    return `${id} ${JSON.stringify(names.name(i))}`;
+  });
+  return `${list.join(", ")}${names.count > shown ? ", ..." : ""}`;
 }
 
 /** "1836", or "12 used (ids up to 2147483646)" for sparse ids. */

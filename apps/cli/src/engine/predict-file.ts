@@ -42,6 +42,7 @@ export async function predictFile(
   const options: ModelPredictOptions = predictOptionsOf(params);
   const settings = model.predictSettings(options);
   const digits = scoreDigits(settings.vote);
+  const jsonl = params.result_format === 1;
   const threads = params.num_thread;
   const runner = createPredictRunner(model, options, threads);
   const writer = await AtomicFileWriter.open(params.result_file);
@@ -69,6 +70,16 @@ export async function predictFile(
         for (let r = 0; r < result.rows; r++) {
           const row = from + r;
           const at = r * result.k;
+          if (jsonl) {
+            text += `${jsonResultLine(
+              model,
+              indices.subarray(indptr[row], indptr[row + 1]),
+              result.ids.subarray(at, at + result.k),
+              result.scores.subarray(at, at + result.k),
+              digits,
+            )}\n`;
+            continue;
+          }
           text += `${formatResultLine(
             indices.subarray(indptr[row], indptr[row + 1]),
             result.ids.subarray(at, at + result.k),
@@ -91,6 +102,30 @@ export async function predictFile(
     await runner.close();
   }
   return { rows, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * One row of `result_format=jsonl`: `{"truth":[...],"labels":[...],
+ * "scores":[...]}` (labels found, best first; scores with the result
+ * file's decimals) and `"names"` when the model has label names.
+ */
+function jsonResultLine(
+  model: AnnexmlModel,
+  truth: Int32Array,
+  ids: Int32Array,
+  scores: Float32Array,
+  digits: number,
+): string {
+  let n = 0;
+  while (n < ids.length && ids[n] >= 0) n++;
+  const labels = Array.from(ids.subarray(0, n));
+  const row: Record<string, unknown> = {
+    truth: Array.from(truth),
+    labels,
+    scores: Array.from(scores.subarray(0, n), (s) => Number(s.toFixed(digits))),
+  };
+  if (model.labelNames) row.names = labels.map((l) => model.labelName(l) ?? null);
+  return JSON.stringify(row);
 }
 
 function splitRows(n: number, pieces: number): [number, number][] {

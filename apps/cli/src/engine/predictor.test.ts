@@ -9,7 +9,7 @@ import {
   validatePredictOptions,
 } from "@annexml/model";
 import { AnnexmlError, type CsrMatrix, type KnnResult, readDataset } from "@annexml/sparse-io";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { train } from "../api.js";
 import { ROOT } from "../testing.js";
 
@@ -293,6 +293,79 @@ describe("voting options on a trained model", () => {
     // Ranking changes too (not only the scale) for the weighted votes and the propensities.
     expect(model.predict(rows, { voteBeta: 10 }).ids).not.toEqual(plain.ids);
     expect(model.predict(rows, { votePropensity: 1 }).ids).not.toEqual(plain.ids);
+  }, 120_000);
+});
+
+describe("the reusable predictor", () => {
+  it("predictRow gives exactly model.predict's labels and scores, row by row, for any k", async () => {
+    const data = await readDataset(join(ROOT, "data/bibtex/train.txt"));
+    const test = await readDataset(join(ROOT, "data/bibtex/test.txt"));
+    const model = await train({ data, numLearners: 3, embIters: 1, clusterSize: 1500, seed: 5 });
+    const batch = model.predict(test.features, { k: 10, votePower: 1 });
+    const predictor = model.predictor({ k: 10, votePower: 1 });
+    const { indptr, indices, values } = test.features;
+    for (let r = 0; r < test.features.rows; r++) {
+      // Raw rows (predictRow normalises a copy): the caller's arrays are kept.
+      const i = indices.subarray(indptr[r], indptr[r + 1]);
+      const v = values.subarray(indptr[r], indptr[r + 1]);
+      const before = v.slice();
+      const row = predictor.predictRow(i, v);
+      expect(v).toEqual(before);
+      let n = 0;
+      while (n < 10 && batch.ids[r * 10 + n] >= 0) n++;
+      expect(row.labels, `row ${r}`).toEqual(batch.ids.subarray(r * 10, r * 10 + n));
+      expect(row.scores, `row ${r}`).toEqual(batch.scores.subarray(r * 10, r * 10 + n));
+      if (r % 50 === 0) {
+        // A smaller k is the head of the list; plain arrays work as well as typed ones.
+        const three = predictor.predictRow(Array.from(i), Array.from(v), 3);
+        expect(three.labels).toEqual(row.labels.subarray(0, 3));
+        expect(three.scores).toEqual(row.scores.subarray(0, 3));
+      }
+    }
+    expect(predictor.predictRow([], []).labels.length).toBe(0);
+  }, 120_000);
+
+  it("model.predict builds its predictor once per options, not per call", async () => {
+    const data = await readDataset(join(ROOT, "data/bibtex/train.txt"));
+    const model = await train({ data, numLearners: 2, embIters: 1, clusterSize: 1500 });
+    const rows = { ...data.features, rows: 20, indptr: data.features.indptr.subarray(0, 21) };
+    const built = vi.spyOn(model, "predictor");
+    const first = model.predict(rows, { k: 5 });
+    expect(model.predict(rows, { k: 5 })).toEqual(first);
+    model.predict(rows, { k: 5 });
+    expect(built).toHaveBeenCalledTimes(1);
+    model.predict(rows, { k: 4 });
+    expect(built).toHaveBeenCalledTimes(2);
+  }, 120_000);
+
+  it("predictRow refuses bad rows and k, naming the position", async () => {
+    const data = await readDataset(join(ROOT, "data/bibtex/train.txt"));
+    const model = await train({ data, numLearners: 1, embIters: 1, clusterSize: 100000 });
+    const p = model.predictor();
+    const cases: [() => unknown, string, RegExp][] = [
+      [() => p.predictRow([3, 2], [1, 1]), "BAD_INPUT", /index 2 at position 1/],
+      [() => p.predictRow([3, 3], [1, 1]), "BAD_INPUT", /index 3 at position 1/],
+      [() => p.predictRow([-1], [1]), "BAD_INPUT", /index -1 at position 0/],
+      [() => p.predictRow([1.5], [1]), "BAD_INPUT", /index 1.5 at position 0/],
+      [() => p.predictRow([1, 2], [1, Number.NaN]), "BAD_INPUT", /value NaN at position 1/],
+      [() => p.predictRow([1, 2], [1]), "BAD_INPUT", /same length, but has 2 and 1/],
+      [() => p.predictRow([1], [1], 0), "BAD_OPTION", /k of predictRow .* but is 0/],
+    ];
+    for (const [run, code, message] of cases) {
+      let error: unknown;
+      try {
+        run();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(AnnexmlError);
+      expect(error).toMatchObject({ code });
+      expect((error as Error).message).toMatch(message);
+    }
+    // Still usable after a refusal.
+    const after = p.predictRow([1, 5], [1, 1]);
+    expect(after.labels.length).toBeGreaterThan(0);
+    expect(after).toEqual(model.predictor().predictRow([1, 5], [1, 1]));
   }, 120_000);
 });
 

@@ -11,6 +11,7 @@ import {
   readDataset,
 } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
+import { readLabelNamesFile } from "../model/label-names-file.js";
 import { type Phase, Reporter } from "../progress.js";
 import { packageVersions } from "../version.js";
 import { estimateAndCheck } from "./estimate.js";
@@ -82,6 +83,10 @@ export async function trainModel(
     ...(compactFeatures.ids ? { features: compactFeatures.ids } : {}),
     ...(compactLabels.ids ? { labels: compactLabels.ids } : {}),
   };
+  // Names are checked before any training (a wrong file fails in seconds).
+  const labelNames = params.label_names
+    ? await readLabelNamesFile(params.label_names, fileLabels, compactLabels.ids)
+    : null;
   const n = features.rows;
   if (n === 0) {
     throw new AnnexmlError("BAD_FORMAT", "the training data has no rows", {
@@ -200,6 +205,7 @@ export async function trainModel(
       { rows: labels.rows, cols: labels.cols, indptr: labels.indptr, indices: labels.indices },
       learners,
       ids,
+      labelNames,
     );
     model.compact = COMPACT_VALUES[params.compact] ?? "none";
     const total = (performance.now() - start) / 1000;
