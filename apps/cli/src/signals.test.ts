@@ -59,10 +59,16 @@ async function interrupt(
 }
 
 describe("annexml train interrupted", () => {
-  // No temporary file yet: the signal's default action ends the process (a
-  // shell reports 143 / 130), the two busy workers with it.
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    it(`ends by ${signal} at once, stops the workers, keeps the previous model`, async () => {
+  // The model is streamed into a temporary file from the start: the handler
+  // removes it, then the process ends by the signal (a shell reports 143 /
+  // 130), its workers with it. At num_thread=1 too: streamed training runs
+  // its tasks on a worker thread, so the main thread handles the signal at
+  // once instead of after the task it would be computing.
+  for (const [signal, threads] of [
+    ["SIGTERM", 2],
+    ["SIGINT", 1],
+  ] as const) {
+    it(`ends by ${signal} at once (num_thread=${threads}), removes its temporary file, keeps the previous model`, async () => {
       const model = join(dir, `${signal}.model`);
       const previous = randomBytes(4096);
       await writeFile(model, previous);
@@ -72,12 +78,16 @@ describe("annexml train interrupted", () => {
         `train_file=${DELICIOUS}`,
         `model_file=${model}`,
         "num_learner=15",
-        "num_thread=2",
+        `num_thread=${threads}`,
         "verbose=0",
       ]);
       await sleep(1500);
       const end = await interrupt(child, done, signal);
-      expect(end).toMatchObject({ code: null, signal, stderr: "" });
+      expect(end).toMatchObject({
+        code: null,
+        signal,
+        stderr: `annexml: interrupted (${signal}), removed 1 temporary file\n`,
+      });
       expect(end.ms).toBeLessThan(5000);
       expect(await temps(dir)).toEqual([]);
       expect((await readFile(model)).equals(previous)).toBe(true);

@@ -79,6 +79,28 @@ describe("annexml train / predict on bundled bibtex", () => {
     expect(info.data).toMatchObject({ rows: 4880, features: 1836, labels: 159 });
   }, 300_000);
 
+  it("streams the model to disk as it trains: the same bytes as saving the API's model", async () => {
+    const one = await smallModel();
+    const model = await train({
+      trainFile: TRAIN,
+      numLearners: 2,
+      embIters: 1,
+      partitionerIters: 2,
+      clusterSize: 1500,
+      seed: 0,
+    });
+    const saved = join(dir, "api.model");
+    await saveModel(model, saved);
+    const [streamed, fromMemory] = await Promise.all([readFile(one.model), readFile(saved)]);
+    expect(streamed.equals(fromMemory)).toBe(true);
+    // Compact storage streams the same way.
+    const f16 = join(dir, "streamed-f16.model");
+    const t = await annexml(["train", CONFIG, ...SMALL, `model_file=${f16}`, "compact=f16"]);
+    expect(t.code).toBe(0);
+    await saveModel(model, saved, { compact: "f16" });
+    expect((await readFile(f16)).equals(await readFile(saved))).toBe(true);
+  }, 300_000);
+
   it("streams predictions from stdin to stdout, same as files", async () => {
     const { model, result } = await smallModel();
     const expected = await readFile(result, "utf8");

@@ -55,6 +55,7 @@ export {
   labelNamesFromArrays,
   labelNamesFromList,
 } from "./label-names.js";
+export { ModelEncoder, partOrder } from "./model-encoder.js";
 export {
   AnnexmlModel,
   type DecodedModel,

@@ -7,7 +7,8 @@ import {
   normalizeRows,
   validateCsr,
 } from "@annexml/sparse-io";
-import { COMPACT_VALUES, type Compact, fitsU16, normalizeDenseRows } from "./compact.js";
+import type { Compact } from "./compact.js";
+import { normalizeDenseRows } from "./compact.js";
 import type { Crc32 } from "./crc32.js";
 import {
   type Container,
@@ -17,8 +18,9 @@ import {
   type SectionSpec,
 } from "./format.js";
 import { type LabelNames, labelNamesFromArrays } from "./label-names.js";
+import { ModelEncoder, partOrder } from "./model-encoder.js";
 import { type PredictOptions, type TrainingParams, validatePredictOptions } from "./options.js";
-import { type Packable, pack, unpack } from "./pack.js";
+import { unpack } from "./pack.js";
 import {
   DEFAULT_VOTE_SETTINGS,
   type LearnerArrays,
@@ -166,41 +168,15 @@ export class AnnexmlModel {
    * Loading decodes them to float32 once (embeddings re-normalised).
    */
   encode(options: { compact?: Compact } = {}): { meta: unknown; sections: readonly SectionSpec[] } {
-    const compact = options.compact ?? this.compact;
-    if (!COMPACT_VALUES.includes(compact)) {
-      throw new AnnexmlError(
-        "BAD_OPTION",
-        `option 'compact' must be ${COMPACT_VALUES.map((v) => `"${v}"`).join(" or ")}, but is ${JSON.stringify(compact)}`,
-      );
-    }
-    const sections: [string, SectionArray][] = [];
-    const arrays = pack(
-      "m",
-      {
-        trainLabels: {
-          rows: this.trainLabels.rows,
-          cols: this.trainLabels.cols,
-          indptr: this.trainLabels.indptr,
-          indices: this.trainLabels.indices,
-        },
-        ids: { features: this.ids.features, labels: this.ids.labels },
-        ...(this.labelNames ? { labelNames: this.labelNames.toArrays() } : {}),
-        learners: Object.fromEntries(
-          this.learners.map((learner, l) => [
-            String(l),
-            {
-              partition: learner.partition as unknown as Packable,
-              parts: Object.fromEntries(
-                learner.parts.map((p, k) => [String(k), p as unknown as Packable]),
-              ),
-            },
-          ]),
-        ),
-      },
-      sections,
-    );
-    const meta: ModelMeta = { ...this.info, arrays };
-    return { meta, sections: compactSections(sections, compact, this.learners) };
+    const encoder = new ModelEncoder(options.compact ?? this.compact);
+    const sections: SectionSpec[] = [...encoder.head(this.trainLabels, this.ids, this.labelNames)];
+    this.learners.forEach((learner, l) => {
+      sections.push(...encoder.partition(l, learner.partition));
+    });
+    const sizes = this.learners.map((learner) => learner.parts.map((p) => p.rows.length));
+    for (const [l, k] of partOrder(sizes))
+      sections.push(...encoder.part(l, k, this.learners[l].parts[k]));
+    return { meta: encoder.meta(this.info), sections };
   }
 
   /** The model file's bytes (see {@link encode} for `compact`). */
@@ -382,34 +358,7 @@ export class AnnexmlModel {
 /** Labels a model may list beyond those its training rows hold (format 1 files, imports). */
 const MAX_UNUSED_LABELS = 1 << 24;
 
-/** The float sections of a part that compact storage encodes (f16, or i8 by rows). */
-const COMPACT_FLOATS = [".embedding.weights", ".embedding.embeddings", ".index.splitNormals"];
 const PART_SECTION = /^m\.learners\.(\d+)\.parts\.(\d+)(\..+)$/;
-
-/**
- * The sections to write for `compact` storage: every partition's weights,
- * embeddings (without their zero padding to `stride`) and search-tree
- * normals as f16 or i8 rows, and every Int32
- * section whose values fit [-1, 65534] (graph edges, rows, ids, offsets of
- * partitions and label sets under 65535 entries) as u16.
- */
-function compactSections(
-  sections: readonly [string, SectionArray][],
-  compact: Compact,
-  learners: readonly LearnerArrays[],
-): readonly SectionSpec[] {
-  if (compact === "none") return sections;
-  return sections.map(([name, array]): SectionSpec => {
-    if (array instanceof Int32Array) return fitsU16(array) ? [name, array, "u16"] : [name, array];
-    const match = PART_SECTION.exec(name);
-    if (!match || !COMPACT_FLOATS.includes(match[3])) return [name, array];
-    const part = learners[Number(match[1])].parts[Number(match[2])];
-    const encoding = compact === "f16" ? "f16" : "i8";
-    // Weights and embeddings: rows of `stride`, of which `embSize` are stored.
-    if (match[3] === ".index.splitNormals") return [name, array, encoding, part.index.dim];
-    return [name, array, encoding, part.embedding.stride, part.embedding.embSize];
-  });
-}
 
 /** The compact storage of a loaded model's sections (`"none"` when none is compact). */
 function compactOf(stored: ReadonlyMap<string, string>): Compact {

@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import type { SectionSpec } from "@annexml/model";
 import { readDataset } from "@annexml/sparse-io";
 import { type AnnexmlParams, loadParams, requireFiles } from "../config.js";
 import {
@@ -7,8 +8,8 @@ import {
   estimateTraining,
   formatEstimate,
 } from "../engine/estimate.js";
-import { trainModel } from "../engine/trainer.js";
-import { saveModel } from "../model/files.js";
+import { trainModelInto } from "../engine/trainer.js";
+import { ContainerWriter } from "../model/container.js";
 import { Reporter } from "../progress.js";
 
 /** `annexml train CONFIG.json [key=value ...]`: trains and writes model_file. */
@@ -40,13 +41,33 @@ export async function printEstimate(params: AnnexmlParams): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-/** Trains with `params` and saves to `model_file`, printing the summary. */
+/**
+ * Trains with `params`, streaming the model to `model_file` (a temporary
+ * file renamed at the end: the target is replaced only by a complete,
+ * checked model), and prints the summary.
+ */
 export async function trainAndSave(params: AnnexmlParams, reporter: Reporter): Promise<void> {
-  const { model, timings } = await trainModel(params, reporter);
-  const saveStart = performance.now();
-  const bytes = await saveModel(model, params.model_file);
-  const save = (performance.now() - saveStart) / 1000;
-  const precision = model.info.stats.trainPrecision;
+  const writer = await ContainerWriter.open(params.model_file);
+  let bytes: number;
+  let result: Awaited<ReturnType<typeof trainModelInto>>;
+  let finish = 0;
+  try {
+    const sink = {
+      async write(sections: readonly SectionSpec[]) {
+        for (const [name, array, encoding, rowLength, cols] of sections)
+          await writer.section(name, array, encoding, rowLength, cols);
+      },
+    };
+    result = await trainModelInto(sink, params, reporter);
+    const finishStart = performance.now();
+    bytes = await writer.finish(result.meta);
+    finish = (performance.now() - finishStart) / 1000;
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  const { info, timings } = result;
+  const precision = info.stats.trainPrecision;
   if (precision) {
     precision.forEach((p, l) => {
       reporter.info(
@@ -56,8 +77,8 @@ export async function trainAndSave(params: AnnexmlParams, reporter: Reporter): P
   }
   reporter.info(
     `Done: load ${timings.load.toFixed(2)} s, partitioning ${timings.partition.toFixed(2)} s, ` +
-      `embedding + search graphs ${timings.embed.toFixed(2)} s, save ${save.toFixed(2)} s, ` +
-      `total ${(timings.total + save).toFixed(2)} s; model ${params.model_file} ${(bytes / 1e6).toFixed(2)} MB` +
+      `embedding + search graphs ${timings.embed.toFixed(2)} s (model written as it was trained), ` +
+      `total ${(timings.total + finish).toFixed(2)} s; model ${params.model_file} ${(bytes / 1e6).toFixed(2)} MB` +
       ` (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`,
   );
   await stat(params.model_file);

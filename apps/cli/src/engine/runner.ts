@@ -95,17 +95,18 @@ function pool(threads: number, workerData: unknown) {
 }
 
 /**
- * Training runner: `threads` 1 runs tasks in this thread; more uses a
- * piscina pool sharing `data` and a progress board of `slots` task slots.
+ * Training runner: `workers` 0 runs tasks in this thread; 1 or more uses a
+ * piscina pool of that many worker threads sharing `data` (on shared
+ * memory) and a progress board of `slots` task slots.
  */
 export function createTrainRunner(
   data: TrainingData,
   settings: TrainSettings,
-  threads: number,
+  workers: number,
   slots = 0,
 ): TrainRunner {
-  const board = new ProgressBoard(slots, threads > 1);
-  if (threads <= 1) {
+  const board = new ProgressBoard(slots, workers > 0);
+  if (workers <= 0) {
     return {
       board,
       partition: async (learner, slot) =>
@@ -118,16 +119,16 @@ export function createTrainRunner(
   }
   // The data lives on SharedArrayBuffers: each worker sees it without a
   // copy; so does the progress board, written by the tasks, read here.
-  const workers = pool(threads, { kind: "train", data, settings, progress: board.slots });
+  const threads = pool(workers, { kind: "train", data, settings, progress: board.slots });
   return {
     board,
-    partition: (learner, slot) => workers.run({ learner, slot }, { name: "partition" }),
+    partition: (learner, slot) => threads.run({ learner, slot }, { name: "partition" }),
     part: (learner, part, rows, slot) =>
-      workers.run({ learner, part, rows, slot }, { name: "part" }),
+      threads.run({ learner, part, rows, slot }, { name: "part" }),
     // Graph builds are separate, short tasks: they fill the threads that
     // would otherwise idle while the last embeddings finish.
-    index: (vectors, options) => workers.run({ vectors, options }, { name: "index" }),
-    close: () => workers.destroy(),
+    index: (vectors, options) => threads.run({ vectors, options }, { name: "index" }),
+    close: () => threads.destroy(),
   };
 }
 

@@ -1,8 +1,15 @@
 import { basename } from "node:path";
 import { embeddingModelFromArrays } from "@annexml/embed";
 import { labelKnnGraph } from "@annexml/knng";
-import type { LearnerArrays, PartArrays } from "@annexml/model";
-import { AnnexmlModel, COMPACT_VALUES, trainingOptionsOf, trainingParamsOf } from "@annexml/model";
+import type { LearnerArrays, ModelInfo, PartArrays, SectionSpec } from "@annexml/model";
+import {
+  AnnexmlModel,
+  COMPACT_VALUES,
+  ModelEncoder,
+  partOrder,
+  trainingOptionsOf,
+  trainingParamsOf,
+} from "@annexml/model";
 import {
   AnnexmlError,
   compactColumns,
@@ -61,13 +68,50 @@ export async function trainModel(
   reporter: Reporter = new Reporter({ verbose: 0 }),
   data?: Pick<Dataset, "features" | "labels">,
 ): Promise<{ model: AnnexmlModel; timings: TrainTimings }> {
+  const { model, timings } = await train(params, reporter, data, null);
+  return { model: model as AnnexmlModel, timings };
+}
+
+/** Where a streamed training run writes the model's sections, in file order. */
+export interface SectionSink {
+  write(sections: readonly SectionSpec[]): Promise<void>;
+}
+
+/**
+ * Trains like {@link trainModel} and streams the model into `sink` as it
+ * is produced (the training label sets and ids first, each partitioner
+ * when all are done, each partition's embedding and search graph as it
+ * finishes, in {@link partOrder}), holding no finished part: memory is the
+ * data, the partitioners and the tasks in flight. Returns the index meta
+ * data to end the file with. Always runs the tasks on worker threads (one
+ * at `num_thread=1`), so the main thread writes, and a signal removes the
+ * temporary file at once. The bytes equal `saveModel` of {@link trainModel}'s model.
+ */
+export async function trainModelInto(
+  sink: SectionSink,
+  params: AnnexmlParams,
+  reporter: Reporter = new Reporter({ verbose: 0 }),
+): Promise<{ meta: unknown; info: ModelInfo; timings: TrainTimings }> {
+  const { meta, info, timings } = await train(params, reporter, undefined, sink);
+  return { meta, info, timings };
+}
+
+async function train(
+  params: AnnexmlParams,
+  reporter: Reporter,
+  data: Pick<Dataset, "features" | "labels"> | undefined,
+  sink: SectionSink | null,
+): Promise<{ model: AnnexmlModel | null; meta: unknown; info: ModelInfo; timings: TrainTimings }> {
   const start = performance.now();
   const threads = params.num_thread;
+  // Streaming keeps the main thread free (it writes, and handles signals):
+  // the tasks run on worker threads, the data on shared memory.
+  const workers = sink ? Math.max(threads, 1) : threads > 1 ? threads : 0;
   let dataset: Pick<Dataset, "features" | "labels">;
-  if (data) dataset = ownTrainingData(data, threads > 1);
+  if (data) dataset = ownTrainingData(data, workers > 0);
   else {
     reporter.info(`Loading ${params.train_file}`);
-    dataset = await readDataset(params.train_file, { shared: threads > 1 });
+    dataset = await readDataset(params.train_file, { shared: workers > 0 });
   }
   // Every stage sizes its state by the number of feature and label ids:
   // renumber them densely (in their order, so the model is the one the
@@ -116,13 +160,15 @@ export async function trainModel(
       labelNormalize: params.label_normalize === 1,
     });
     trainingData.allRowsPositives =
-      threads > 1
+      workers > 0
         ? { rows: graph.rows, k: graph.k, ids: toShared(graph.ids), scores: toShared(graph.scores) }
         : graph;
   }
   // Progress slots: one per partitioner, then an embedding and a graph per partition.
   const L = params.num_learner;
-  const runner = createTrainRunner(trainingData, settings, threads, L + 2 * L * numPartitions);
+  const encoder = sink ? new ModelEncoder(COMPACT_VALUES[params.compact] ?? "none") : null;
+  if (sink && encoder) await sink.write(encoder.head(labels, ids, labelNames));
+  const runner = createTrainRunner(trainingData, settings, workers, L + 2 * L * numPartitions);
   const board = runner.board;
   try {
     const learnerIds = Array.from({ length: L }, (_, l) => l);
@@ -142,11 +188,19 @@ export async function trainModel(
     stopPartitionTicker();
     const partitionSeconds = partitionPhase.done();
 
+    if (sink && encoder) {
+      for (const [l, p] of partitions.entries()) await sink.write(encoder.partition(l, p.arrays));
+    }
+
     // One task per (learner, partition), largest first so threads finish together.
     const groups = partitions.map((p) => groupByPartition(p.assignment, p.arrays.k));
-    const tasks = groups.flatMap((g, l) => g.map((rows, k) => ({ l, k, rows })));
-    tasks.sort((a, b) => b.rows.length - a.rows.length || a.l - b.l || a.k - b.k);
+    const tasks = partOrder(groups.map((g) => g.map((rows) => rows.length))).map(([l, k]) => ({
+      l,
+      k,
+      rows: groups[l][k],
+    }));
     const parts: PartArrays[][] = groups.map((g) => new Array(g.length));
+    const precisions: { precision?: ArrayLike<number>; rows: number }[][] = groups.map(() => []);
     // Work: per task, its embedding (slot L + 2i) then its graph (slot L + 2i + 1).
     const embedWeights = new Float64Array(2 * tasks.length);
     tasks.forEach(({ rows }, i) => {
@@ -158,61 +212,126 @@ export async function trainModel(
     const embedTotal = embedWeights.reduce((a, b) => a + b, 0);
     const embedPhase = reporter.phase("embedding", tasks.length, "partitions", embedTotal);
     const stopEmbedTicker = ticker(board, embedPhase, embedWeights, L);
-    await Promise.all(
-      tasks.map(async ({ l, k, rows }, i) => {
-        const slot = L + 2 * i;
-        const result =
-          rows.length === 0
-            ? emptyPart(settings.embSize, settings.numNeighbours)
-            : await trainPart(runner, settings, l, k, rows, slot);
-        board.reporter(slot)(1);
-        board.reporter(slot + 1)(1);
-        parts[l][k] = { rows, embedding: result.embedding, index: result.index };
-        embedPhase.tick();
-      }),
-    );
+    const runTask = async (i: number): Promise<PartArrays> => {
+      const { l, k, rows } = tasks[i];
+      const slot = L + 2 * i;
+      const result =
+        rows.length === 0
+          ? emptyPart(settings.embSize, settings.numNeighbours)
+          : await trainPart(runner, settings, l, k, rows, slot);
+      board.reporter(slot)(1);
+      board.reporter(slot + 1)(1);
+      embedPhase.tick();
+      return { rows, embedding: result.embedding, index: result.index };
+    };
+    // Streamed: parts are written in task order, each as soon as it and
+    // every part before it are done; at most `window` tasks are started
+    // ahead of the oldest unwritten one, so few finished parts wait.
+    const window = sink ? 2 * workers + 1 : tasks.length;
+    await inOrder(tasks.length, window, runTask, async (i, part) => {
+      const { l, k } = tasks[i];
+      precisions[l].push({ precision: part.embedding.precision, rows: part.rows.length });
+      if (sink && encoder) await sink.write(encoder.part(l, k, part));
+      else parts[l][k] = part;
+    });
     stopEmbedTicker();
     const embedSeconds = embedPhase.done();
 
+    const trainingParams = trainingParamsOf(params);
+    const info: ModelInfo = {
+      origin: "annexml-ts",
+      params: trainingParams,
+      data: {
+        file: params.train_file ? basename(params.train_file) : "",
+        rows: n,
+        features: fileFeatures,
+        labels: fileLabels,
+        nnz: features.indptr[features.rows],
+        usedFeatures: features.cols,
+        usedLabels: labels.cols,
+      },
+      stats: {
+        partitions: partitions.map((p) => p.arrays.k),
+        partitionSizes: groups.map((g) => g.map((rows) => rows.length)),
+        partitionObjectives: partitions.map((p) => p.objectives),
+        ...(settings.diagnostic
+          ? { trainPrecision: precisions.map((p) => learnerPrecision(p)) }
+          : {}),
+      },
+      versions: packageVersions(),
+    };
+    const total = (performance.now() - start) / 1000;
+    const timings = { load, partition: partitionSeconds, embed: embedSeconds, total };
+    if (encoder) return { model: null, meta: encoder.meta(info), info, timings };
     const learners: LearnerArrays[] = partitions.map((p, l) => ({
       partition: p.arrays,
       parts: parts[l],
     }));
-    const trainingParams = trainingParamsOf(params);
     const model = new AnnexmlModel(
-      {
-        origin: "annexml-ts",
-        params: trainingParams,
-        data: {
-          file: params.train_file ? basename(params.train_file) : "",
-          rows: n,
-          features: fileFeatures,
-          labels: fileLabels,
-          nnz: features.indptr[features.rows],
-          usedFeatures: features.cols,
-          usedLabels: labels.cols,
-        },
-        stats: {
-          partitions: partitions.map((p) => p.arrays.k),
-          partitionSizes: groups.map((g) => g.map((rows) => rows.length)),
-          partitionObjectives: partitions.map((p) => p.objectives),
-          ...(settings.diagnostic
-            ? { trainPrecision: learners.map((l) => learnerPrecision(l)) }
-            : {}),
-        },
-        versions: packageVersions(),
-      },
+      info,
       { rows: labels.rows, cols: labels.cols, indptr: labels.indptr, indices: labels.indices },
       learners,
       ids,
       labelNames,
     );
     model.compact = COMPACT_VALUES[params.compact] ?? "none";
-    const total = (performance.now() - start) / 1000;
-    return { model, timings: { load, partition: partitionSeconds, embed: embedSeconds, total } };
+    return { model, meta: null, info, timings };
   } finally {
     await runner.close();
   }
+}
+
+/**
+ * Runs `run(0 .. count - 1)`, at most `window` ahead of the oldest result
+ * not yet handed to `done`, and hands the results to `done` in index order
+ * (one at a time). Rejects with the first error.
+ */
+async function inOrder<T>(
+  count: number,
+  window: number,
+  run: (i: number) => Promise<T>,
+  done: (i: number, result: T) => Promise<void>,
+): Promise<void> {
+  const results = new Map<number, T>();
+  let next = 0;
+  let handed = 0;
+  await new Promise<void>((resolve, reject) => {
+    let failed = false;
+    let handing = false;
+    const fail = (error: unknown) => {
+      if (!failed) reject(error);
+      failed = true;
+    };
+    const hand = async () => {
+      if (handing) return;
+      handing = true;
+      try {
+        while (!failed && results.has(handed)) {
+          const result = results.get(handed) as T;
+          results.delete(handed);
+          await done(handed, result);
+          handed++;
+          start();
+        }
+      } catch (error) {
+        fail(error);
+      } finally {
+        handing = false;
+      }
+      if (!failed && handed === count) resolve();
+    };
+    const start = () => {
+      while (!failed && next < count && next < handed + window) {
+        const i = next++;
+        run(i).then((result) => {
+          results.set(i, result);
+          void hand();
+        }, fail);
+      }
+    };
+    start();
+    if (count === 0) resolve();
+  });
 }
 
 /** One partition: its embedding, then the search graph over the embedded rows. */
@@ -268,14 +387,16 @@ function toShared<T extends Int32Array | Float32Array>(array: T): T {
 }
 
 /** A learner's training P@1..5: the partitions' diagnostics weighted by their sizes. */
-function learnerPrecision(learner: LearnerArrays): number[] {
+function learnerPrecision(
+  parts: readonly { precision?: ArrayLike<number>; rows: number }[],
+): number[] {
   const total = [0, 0, 0, 0, 0];
   let rows = 0;
-  for (const part of learner.parts) {
-    const p = part.embedding.precision;
+  for (const part of parts) {
+    const p = part.precision;
     if (!p) continue;
-    for (let i = 0; i < 5; i++) total[i] += p[i] * part.rows.length;
-    rows += part.rows.length;
+    for (let i = 0; i < 5; i++) total[i] += p[i] * part.rows;
+    rows += part.rows;
   }
   return total.map((t) => (rows ? t / rows : 0));
 }
