@@ -5,6 +5,7 @@ import { runEval } from "./commands/eval.js";
 import { IMPORT_OPTIONS_HELP, runImport } from "./commands/import.js";
 import { runInfo } from "./commands/info.js";
 import { runPredict } from "./commands/predict.js";
+import { addServeCommand } from "./commands/serve.js";
 import { computeStats, formatStats } from "./commands/stats.js";
 import { runTrain } from "./commands/train.js";
 import { paramsHelp } from "./config.js";
@@ -53,6 +54,8 @@ export function buildProgram(): Command {
     .action(async (config: string, overrides: string[]) => {
       await runPredict(config, overrides);
     });
+
+  addServeCommand(program);
 
   program
     .command("info")

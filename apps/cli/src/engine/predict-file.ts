@@ -128,7 +128,8 @@ function jsonResultLine(
   return JSON.stringify(row);
 }
 
-function splitRows(n: number, pieces: number): [number, number][] {
+/** Rows `0 .. n - 1` in at most `pieces` ranges `[from, to)` of about equal size, in order. */
+export function splitRows(n: number, pieces: number): [number, number][] {
   const out: [number, number][] = [];
   const size = Math.ceil(n / pieces);
   for (let from = 0; from < n; from += size) out.push([from, Math.min(n, from + size)]);
