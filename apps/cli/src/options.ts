@@ -33,8 +33,12 @@ export const TRAINING_OPTIONS = {
   numLearners: { param: "num_learner" },
   /** Positives per row in training, leaf size of the search tree (`num_nn`, default 10). */
   numNeighbours: { param: "num_nn" },
-  /** Partitioner: `"mincut"` of the label kNN graph (default) or spherical `"kmeans"` (`cls_type` 1 / 0). */
-  partitioner: { param: "cls_type", values: ["kmeans", "mincut"] },
+  /**
+   * Partitioner: `"mincut"` of the label kNN graph (default), spherical
+   * `"kmeans"` or a `"tree"` of 16-way min-cuts, O(N log K) instead of
+   * O(N K) (`cls_type` 1 / 0 / 2).
+   */
+  partitioner: { param: "cls_type", values: ["kmeans", "mincut", "tree"] },
   /** Partitioner epochs (`cls_iter`, default 10). */
   partitionerIters: { param: "cls_iter" },
   /** Embedding epochs (`emb_iter`, default 10). */
