@@ -89,7 +89,7 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     default: 1,
     min: 0,
     max: 2,
-    help: "partitioner: 1 = min-cut of the label kNN graph, 0 = spherical k-means, 2 = tree of min-cuts (16-way, for large N)",
+    help: "partitioner: 1 = min-cut of the label kNN graph, 0 = spherical k-means, 2 = tree of min-cuts (at most 16-way; the same as 1 when K <= 16)",
   },
   cls_iter: {
     use: "train",

@@ -168,8 +168,8 @@ describe("bad input: one line, non-zero exit, nothing lost", () => {
         2,
       ],
       [
-        ["train", CONFIG, "cls_type=2"],
-        /parameter 'cls_type' in the command line must be in \[0, 1\], but is 2/,
+        ["train", CONFIG, "cls_type=3"],
+        /parameter 'cls_type' in the command line must be in \[0, 2\], but is 3/,
         2,
       ],
       [
@@ -341,7 +341,7 @@ describe("programmatic API", () => {
       [{ trainFile: TRAIN, predType: 1 }, /^unknown option 'predType' of train; valid options: /],
       [
         { trainFile: TRAIN, partitioner: "spectral" },
-        /^option 'partitioner' of train must be "kmeans" or "mincut", but is "spectral"$/,
+        /^option 'partitioner' of train must be "kmeans" or "mincut" or "tree", but is "spectral"$/
       ],
       [
         { trainFile: TRAIN, labelNormalize: 1 },

@@ -1,4 +1,6 @@
-// Partitioner scale benchmark (not a test): fit seconds of the flat min-cut
+// Partitioner scale benchmark (not a test): fit seconds (CPU seconds of
+// this single-threaded process, which a shared machine disturbs far less
+// than wall time; wall time too) of the flat min-cut
 // and of the tree partitioner on synthetic data of N = 60K, 120K, 240K rows
 // (labels N / 3, features 5N / 6, 10,000 test rows, seed 7: the issue's
 // `synth_xmc.py s 60000 10000 20000 50000 7` and its doubles), K = N / 6000,
@@ -37,6 +39,7 @@ interface Row {
   n: number;
   name: string;
   seconds: number;
+  wall: number;
   k: number;
   depth: number;
   minRows: number;
@@ -65,8 +68,11 @@ for (const n of sizes) {
   const graph = labelKnnGraph(labels, { k: 10, pruneBudget: 5000 });
   for (const name of names) {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const model = createPartitioner(name).fit(features, labels, { clusterSize: CLUSTER_SIZE });
-    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const seconds = (used.user + used.system) / 1e6;
+    const wall = (performance.now() - started) / 1000;
     const assignment = model.assignAll(features);
     const counts = partitionSizes(assignment, model.k);
     const a = model.toArrays();
@@ -74,6 +80,7 @@ for (const n of sizes) {
       n,
       name,
       seconds,
+      wall,
       k: model.k,
       depth: treeDepth(a.treeChildPtr, a.treeChild),
       minRows: Math.min(...counts),
@@ -82,12 +89,12 @@ for (const n of sizes) {
     };
     rows.push(row);
     console.log(
-      `${String(n).padStart(7)} ${name.padEnd(7)} ${seconds.toFixed(1).padStart(7)} s  K ${row.k}  depth ${row.depth}  rows ${row.minRows}..${row.maxRows}  same-part ${row.samePart.toFixed(4)}`,
+      `${String(n).padStart(7)} ${name.padEnd(7)} ${seconds.toFixed(1).padStart(7)} s CPU (${wall.toFixed(1)} s wall)  K ${row.k}  depth ${row.depth}  rows ${row.minRows}..${row.maxRows}  same-part ${row.samePart.toFixed(4)}`,
     );
   }
 }
 
-/** Least-squares slope of log(seconds) on log(N). */
+/** Least-squares slope of log(CPU seconds) on log(N). */
 function exponent(points: Row[]): number | null {
   if (points.length < 2) return null;
   const xs = points.map((p) => Math.log(p.n));
@@ -103,14 +110,15 @@ function exponent(points: Row[]): number | null {
   return num / den;
 }
 
-console.log("\npartitioner  exponent of seconds in N (least squares over the sizes)");
+console.log("\npartitioner  exponent of CPU seconds in N (least squares over the sizes)");
 const summary: Record<string, unknown> = {};
 for (const name of names) {
   const mine = rows.filter((r) => r.name === name);
   const e = exponent(mine);
   console.log(`${name.padEnd(12)} ${e === null ? "-" : e.toFixed(2)}`);
   summary[name] = {
-    seconds: Object.fromEntries(mine.map((r) => [r.n, Number(r.seconds.toFixed(2))])),
+    cpuSeconds: Object.fromEntries(mine.map((r) => [r.n, Number(r.seconds.toFixed(2))])),
+    wallSeconds: Object.fromEntries(mine.map((r) => [r.n, Number(r.wall.toFixed(2))])),
     samePart: Object.fromEntries(mine.map((r) => [r.n, Number(r.samePart.toFixed(4))])),
     depth: Object.fromEntries(mine.map((r) => [r.n, r.depth])),
     exponent: e === null ? null : Number(e.toFixed(3)),

@@ -29,6 +29,7 @@ export interface ResolvedPartitionOptions {
   readonly treeBranching: number;
   readonly treeSplitter: TreeSplitter;
   readonly treeUpperSplitter: TreeSplitter;
+  readonly treeSampleRows: number;
   readonly onEpoch: ((info: EpochInfo) => void) | undefined;
   readonly onProgress: ((done: number, total: number) => void) | undefined;
 }
@@ -47,7 +48,8 @@ export const DEFAULT_PARTITION_OPTIONS: ResolvedPartitionOptions = Object.freeze
   memoryBudgetBytes: 2 ** 31,
   treeBranching: 16,
   treeSplitter: "mincut",
-  treeUpperSplitter: "kmeans",
+  treeUpperSplitter: "mincut",
+  treeSampleRows: 50000,
   onEpoch: undefined,
   onProgress: undefined,
 });
@@ -105,6 +107,7 @@ export function validatePartitionOptions(options: PartitionOptions = {}): Resolv
       `treeBranching must be an integer in [2, ${MAX_TREE_BRANCHING}], but is ${o.treeBranching}`,
     );
   }
+  nonNegativeInteger("treeSampleRows", o.treeSampleRows);
   for (const key of ["treeSplitter", "treeUpperSplitter"] as const) {
     if (!TREE_SPLITTERS.includes(o[key])) {
       throw badOption(

@@ -1,4 +1,4 @@
-import type { CsrMatrix, LabelMatrix } from "@annexml/sparse-io";
+import { type CsrMatrix, deriveSeed, type LabelMatrix, selectRows } from "@annexml/sparse-io";
 import { describe, expect, it } from "vitest";
 import { fitKmeans } from "./kmeans.js";
 import { fitMincut } from "./mincut.js";
@@ -154,6 +154,50 @@ describe("tree partitioner", () => {
     expect(plain(tree)).toEqual(plain(fitMincut(x, y, { k: 6, iters: 4, seed: 2 }).toArrays()));
     const km = fitTree(x, y, { k: 6, treeBranching: 8, treeSplitter: "kmeans", seed: 2 });
     expect(plain(km.toArrays())).toEqual(plain(fitKmeans(x, y, { k: 6, seed: 2 }).toArrays()));
+  });
+
+  it("trains a node in its compact feature space like in the global one (a manual two-level tree)", () => {
+    const seed = 6;
+    const tree = fitTree(x, y, { k: 4, treeBranching: 2, iters: 3, seed, treeSampleRows: 0 });
+    expect(tree.toArrays().treeChildPtr!.length).toBe(4); // root + 2 nodes
+    const root = fitMincut(x, y, { k: 2, iters: 3, seed });
+    const top = root.assignAll(x);
+    const want = new Int32Array(x.rows);
+    for (let c = 0; c < 2; c++) {
+      const rows = Int32Array.from([...top.keys()].filter((r) => top[r] === c));
+      const sub = fitMincut(selectRows(x, rows), selectRows(y, rows), {
+        k: 2,
+        iters: 3,
+        seed: deriveSeed(seed, c + 1),
+      });
+      const inner = sub.assignAll(selectRows(x, rows));
+      rows.forEach((r, t) => {
+        want[r] = 2 * c + inner[t];
+      });
+    }
+    expect([...tree.assignAll(x)]).toEqual([...want]);
+  });
+
+  it("trains upper nodes on a sample of treeSampleRows rows, and still routes every row", () => {
+    const sampled = fitTree(x, y, { k: 12, treeBranching: 4, treeSampleRows: 300, seed: 3 });
+    const again = fitTree(x, y, { k: 12, treeBranching: 4, treeSampleRows: 300, seed: 3 });
+    const full = fitTree(x, y, { k: 12, treeBranching: 4, treeSampleRows: 0, seed: 3 });
+    expect(plain(sampled.toArrays())).toEqual(plain(again.toArrays()));
+    expect(plain(sampled.toArrays())).not.toEqual(plain(full.toArrays()));
+    const sizes = new Int32Array(12);
+    for (const c of sampled.assignAll(x)) sizes[c]++;
+    expect(Math.min(...sizes)).toBeGreaterThan(0);
+    // The root trains on 300 of the 1200 rows: its epochs report 300-row visits.
+    const visits: number[] = [];
+    fitTree(x, y, {
+      k: 12,
+      treeBranching: 4,
+      treeSampleRows: 300,
+      seed: 3,
+      iters: 1,
+      onProgress: (d) => visits.push(d),
+    });
+    expect(visits).toContain(300);
   });
 
   it("is deterministic by seed and does not mutate its inputs", () => {

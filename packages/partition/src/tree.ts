@@ -1,7 +1,12 @@
-import { type CsrMatrix, deriveSeed, type LabelMatrix, selectRows } from "@annexml/sparse-io";
+import { type CsrMatrix, deriveSeed, type LabelMatrix, Rng, selectRows } from "@annexml/sparse-io";
 import { fitKmeans } from "./kmeans.js";
 import { fitMincut } from "./mincut.js";
-import { singlePartitionModel, trustedModel } from "./model.js";
+import {
+  accumulateInvertedScores,
+  argmaxLowest,
+  singlePartitionModel,
+  trustedModel,
+} from "./model.js";
 import {
   type ResolvedPartitionOptions,
   resolvePartitionCount,
@@ -69,19 +74,21 @@ interface PendingNode {
  * {@link childCount}`(leaves, treeBranching)` parts (at most its rows) on
  * its own rows only, with every other option as given: `treeSplitter`
  * (default min-cut) at the nodes whose children are leaves,
- * `treeUpperSplitter` (default k-means) above them;
+ * `treeUpperSplitter` (default min-cut, on a sample of at most
+ * `treeSampleRows` rows, all rows routed by the result) above them;
  * the node's K leaves are shared among its children (one each, the rest in
  * proportion to their rows: {@link allocateLeaves}), and a child with one
- * leaf is a final partition. So leaves hold about `N / K` rows, and a row is
- * scored against `b` centres per level, `O(N log K)` per fit instead of
+ * leaf is a final partition, so a big child is split further. A row is
+ * scored against at most `treeBranching` centres per level, `O(N log K)` per fit instead of
  * `O(N K)`.
  *
  * Nodes are trained breadth first; the root uses `seed` itself (so when
  * `treeBranching >= K` the tree is exactly the flat splitter's model), node
- * `i > 0` uses `deriveSeed(seed, i)`. A node whose rows have no feature (or,
- * for min-cut, no label) is split by k-means (resp. into empty centres, rows
- * going to its first child). Deterministic: same inputs and options, same
- * model.
+ * `i > 0` uses `deriveSeed(seed, i)` (and `deriveSeed(seed, i, 1)` to draw
+ * its sample). A min-cut node whose rows have no label is split by k-means;
+ * a node whose training rows have no feature, or fewer rows than parts,
+ * gets empty centres (its rows go to its first child, the other leaves stay
+ * empty). Deterministic: same inputs and options, same model.
  *
  * `onEpoch` hears every node's epochs, numbered consecutively; `onProgress`
  * counts row visits (`iters` per row per level) against an estimate of the
@@ -112,6 +119,7 @@ export function fitTree(
   // Breadth-first: internal node i is `queue[i]`; its children are centre ids
   // childPtr[i] .. childPtr[i + 1] - 1, created in order, so a child always
   // gets a larger internal id than its parent.
+  const scratch = new Int32Array(numFeatures).fill(-1);
   const all = new Int32Array(features.rows);
   for (let r = 0; r < all.length; r++) all[r] = r;
   const queue: PendingNode[] = [{ rows: all, leaves: k }];
@@ -123,13 +131,16 @@ export function fitTree(
   for (let i = 0; i < queue.length; i++) {
     const { rows, leaves } = queue[i];
     queue[i] = { rows: new Int32Array(0), leaves }; // release the row list
-    const { arrays, assignment, parts } = splitNode(features, labels, rows, leaves, i, o, {
+    const { arrays, assignment, parts } = splitNode(features, labels, rows, leaves, i, o, scratch, {
       onEpoch: (info) => o.onEpoch?.({ ...info, epoch: ++epochs }),
       onProgress: (d) => {
         if (onProgress) onProgress(Math.min(done + d, total - 1), total);
       },
     });
-    done = Math.min(done + o.iters * rows.length, total - 1);
+    done = Math.min(
+      done + o.iters * Math.min(rows.length, trainedRows(leaves, rows.length, o)),
+      total - 1,
+    );
     onProgress?.(done, total);
     nodeArrays.push(arrays);
     const sizes = new Int32Array(parts);
@@ -168,6 +179,12 @@ export function childCount(m: number, b: number): number {
   return Math.ceil(m / cap);
 }
 
+/** The rows a node of `leaves` leaves and `n` rows trains on. */
+function trainedRows(leaves: number, n: number, o: ResolvedPartitionOptions): number {
+  const upper = childCount(leaves, o.treeBranching) !== leaves;
+  return upper && o.treeSampleRows > 0 ? Math.min(n, o.treeSampleRows) : n;
+}
+
 /** Levels of a tree of `k` leaves built with {@link childCount} (>= 1). */
 function estimatedDepth(k: number, b: number): number {
   let depth = 0;
@@ -176,8 +193,13 @@ function estimatedDepth(k: number, b: number): number {
 }
 
 /**
- * Trains internal node `id` on `rows`: the flat model of its children
- * (partitions `0 .. parts - 1`), and each row's child.
+ * Trains internal node `id` on `rows` (upper nodes: on a sample of at most
+ * `treeSampleRows` of them), in the compact feature space of its training
+ * rows (a smaller state than the global one, so it stays in cache; feature
+ * order is kept, so the sums and the model are the same as in the global
+ * space): the flat model of its children (partitions `0 .. parts - 1`,
+ * global feature ids) and the child of each of `rows` by that model
+ * (lowest child on ties, as `assign`).
  */
 function splitNode(
   features: CsrMatrix,
@@ -186,16 +208,27 @@ function splitNode(
   leaves: number,
   id: number,
   o: ResolvedPartitionOptions,
+  scratch: Int32Array,
   hooks: Pick<PartitionOptions, "onEpoch" | "onProgress">,
 ): { arrays: PartitionArrays; assignment: Int32Array; parts: number } {
   const n = rows.length;
   const branches = childCount(leaves, o.treeBranching);
   const parts = Math.max(1, Math.min(branches, n));
-  const x = id === 0 ? features : selectRows(features, rows);
-  const y = id === 0 ? labels : selectRows(labels, rows);
-  let fit = SPLITTERS[branches === leaves ? o.treeSplitter : o.treeUpperSplitter];
-  if (n > 0 && fit === fitMincut && y.indptr[n] === 0) fit = fitKmeans;
-  if (parts < 2 || x.indptr[n] === 0) {
+  const upper = branches !== leaves;
+  let train = rows;
+  if (upper && o.treeSampleRows > 0 && n > o.treeSampleRows) {
+    const pick = rows.slice();
+    new Rng(deriveSeed(o.seed, id, 1)).shuffle(pick);
+    train = pick.subarray(0, o.treeSampleRows).sort();
+  }
+  const whole = id === 0 && train === rows;
+  const compact = whole ? null : compactRows(features, train, scratch);
+  const x = compact ?? features;
+  const y = whole ? labels : selectRows(labels, train);
+  const m = train.length;
+  let fit = SPLITTERS[upper ? o.treeUpperSplitter : o.treeSplitter];
+  if (m > 0 && fit === fitMincut && y.indptr[m] === 0) fit = fitKmeans;
+  if (parts < 2 || x.indptr[m] === 0 || m < parts) {
     // Nothing to learn: `leaves` empty centres, every row goes to child 0.
     return {
       arrays: {
@@ -221,7 +254,93 @@ function splitNode(
     memoryBudgetBytes: o.memoryBudgetBytes,
     ...hooks,
   });
-  return { arrays: model.toArrays(), assignment: model.assignAll(x), parts };
+  const arrays = compact
+    ? globalArrays(model.toArrays(), compact.featureIds, features.cols)
+    : model.toArrays();
+  // Route every row of the node (not only the sample) with the final model.
+  const assignment = new Int32Array(n);
+  const scores = new Float64Array(parts);
+  const { indptr, indices, values } = features;
+  for (let t = 0; t < n; t++) {
+    const r = rows[t];
+    scores.fill(0);
+    accumulateInvertedScores(
+      arrays.featurePtr,
+      arrays.partitions,
+      arrays.weights,
+      arrays.numFeatures,
+      indices,
+      values,
+      indptr[r],
+      indptr[r + 1],
+      scores,
+    );
+    assignment[t] = argmaxLowest(scores, parts);
+  }
+  return { arrays, assignment, parts };
+}
+
+/**
+ * The rows `rows` of `features` with their features renumbered `0 .. F' - 1`
+ * in ascending order of the global ids `featureIds` (the features present).
+ * `scratch` is an `Int32Array(features.cols)` of -1, left so on return.
+ */
+function compactRows(
+  features: CsrMatrix,
+  rows: Int32Array,
+  scratch: Int32Array,
+): CsrMatrix & { featureIds: Int32Array } {
+  const { indptr, indices, values } = features;
+  const used: number[] = [];
+  let nnz = 0;
+  for (let t = 0; t < rows.length; t++) {
+    const r = rows[t];
+    nnz += indptr[r + 1] - indptr[r];
+    for (let p = indptr[r]; p < indptr[r + 1]; p++) {
+      const f = indices[p];
+      if (scratch[f] < 0) {
+        scratch[f] = 0;
+        used.push(f);
+      }
+    }
+  }
+  const featureIds = Int32Array.from(used).sort();
+  for (let j = 0; j < featureIds.length; j++) scratch[featureIds[j]] = j;
+  const outPtr = new Int32Array(rows.length + 1);
+  const outIndices = new Int32Array(nnz);
+  const outValues = new Float32Array(nnz);
+  let q = 0;
+  for (let t = 0; t < rows.length; t++) {
+    const r = rows[t];
+    for (let p = indptr[r]; p < indptr[r + 1]; p++) {
+      outIndices[q] = scratch[indices[p]];
+      outValues[q++] = values[p];
+    }
+    outPtr[t + 1] = q;
+  }
+  for (let j = 0; j < featureIds.length; j++) scratch[featureIds[j]] = -1;
+  return {
+    rows: rows.length,
+    cols: featureIds.length,
+    indptr: outPtr,
+    indices: outIndices,
+    values: outValues,
+    featureIds,
+  };
+}
+
+/** A model over compact features, back in the global feature space (entry order kept). */
+function globalArrays(
+  a: PartitionArrays,
+  featureIds: Int32Array,
+  numFeatures: number,
+): PartitionArrays {
+  const featurePtr = new Int32Array(numFeatures + 1);
+  for (let j = 0; j < featureIds.length; j++) {
+    featurePtr[featureIds[j] + 1] = a.featurePtr[j + 1] - a.featurePtr[j];
+  }
+  for (let f = 0; f < numFeatures; f++) featurePtr[f + 1] += featurePtr[f];
+  return { k: a.k, numFeatures, featurePtr, partitions: a.partitions, weights: a.weights };
 }
 
 /**

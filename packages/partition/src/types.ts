@@ -54,12 +54,15 @@ export interface PartitionOptions {
   treeBranching?: number;
   /** Tree: the flat partitioner of the nodes just above the leaves (default "mincut"). */
   treeSplitter?: TreeSplitter;
-  /**
-   * Tree: the flat partitioner of the nodes above those (default "kmeans",
-   * whose epochs cost about one pass over a row per centre, where min-cut's
-   * cost `2 numNeighbours + 1` row passes at every level).
-   */
+  /** Tree: the flat partitioner of the nodes above those (default "mincut"). */
   treeUpperSplitter?: TreeSplitter;
+  /**
+   * Tree: the nodes above those just over the leaves train on a random
+   * sample of at most this many of their rows (then route all of them);
+   * 0 = all rows. Default 50000: the coarse splits cost O(1) per node, only
+   * the fine splits see every row.
+   */
+  treeSampleRows?: number;
   /** Called after every epoch (the CLI prints it). */
   onEpoch?: (info: EpochInfo) => void;
   /**
