@@ -78,6 +78,38 @@ describe("annexml train / predict on bundled bibtex", () => {
     expect(info.data).toMatchObject({ rows: 4880, features: 1836, labels: 159 });
   }, 300_000);
 
+  it("trains a tree partitioner (cls_type=2, K = 24 > 16: a two-level tree), the same for any num_thread", async () => {
+    const tree = ["num_learner=1", "emb_iter=1", "cls_iter=2", "cluster_size=200", "cls_type=2"];
+    const models = [join(dir, "tree1.model"), join(dir, "tree2.model")];
+    for (const [i, model] of models.entries()) {
+      const r = await annexml([
+        "train",
+        CONFIG,
+        ...tree,
+        `model_file=${model}`,
+        `num_thread=${i + 1}`,
+        "verbose=0",
+      ]);
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+    }
+    const [m1, m2] = await Promise.all(models.map((m) => readFile(m)));
+    expect(m1.equals(m2)).toBe(true);
+    const result = join(dir, "tree.result");
+    const p = await annexml([
+      "predict",
+      CONFIG,
+      `model_file=${models[0]}`,
+      `result_file=${result}`,
+      "verbose=0",
+    ]);
+    expect(p).toMatchObject({ code: 0, stderr: "" });
+    const { truth, predictions } = parseResultFile(await readFile(result));
+    expect(evaluate(truth, predictions, { k: 5 }).precision[0]).toBeGreaterThan(0.45);
+    const info = JSON.parse((await annexml(["info", models[0], "--json"])).stdout);
+    expect(info).toMatchObject({ partitionsPerLearner: [24] });
+    expect(info.params).toMatchObject({ cls_type: 2 });
+  }, 300_000);
+
   it("streams predictions from stdin to stdout, same as files", async () => {
     const { model, result } = await smallModel();
     const expected = await readFile(result, "utf8");
@@ -341,7 +373,7 @@ describe("programmatic API", () => {
       [{ trainFile: TRAIN, predType: 1 }, /^unknown option 'predType' of train; valid options: /],
       [
         { trainFile: TRAIN, partitioner: "spectral" },
-        /^option 'partitioner' of train must be "kmeans" or "mincut" or "tree", but is "spectral"$/
+        /^option 'partitioner' of train must be "kmeans" or "mincut" or "tree", but is "spectral"$/,
       ],
       [
         { trainFile: TRAIN, labelNormalize: 1 },

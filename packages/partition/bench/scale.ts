@@ -12,6 +12,7 @@
 //   pnpm --filter @annexml/partition bench:scale            # 60,120,240 (about 10 min)
 //   SIZES=60,120 PARTITIONERS=tree pnpm --filter @annexml/partition bench:scale
 //   SCALE_DATA=/some/dir (default /tmp/annexml-scale): where the data is generated
+//   CLUSTER_SIZE=375 SIZES=60: K = 160 at N = 60K, the cost of K at fixed N
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { labelKnnGraph } from "@annexml/knng";
@@ -22,7 +23,7 @@ const sizes = (process.env.SIZES ?? "60,120,240").split(",").map((s) => Number(s
 const names = (process.env.PARTITIONERS ?? "mincut,tree").split(",");
 const dataDir = process.env.SCALE_DATA ?? "/tmp/annexml-scale";
 const generator = process.env.SYNTH_XMC ?? "/work/shared/tools/synth_xmc.py";
-const CLUSTER_SIZE = 6000;
+const CLUSTER_SIZE = Number(process.env.CLUSTER_SIZE ?? 6000);
 
 function trainFile(n: number): string {
   const prefix = `${dataDir}/s${n / 1000}k`;
