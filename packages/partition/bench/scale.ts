@@ -13,11 +13,17 @@
 //   SIZES=60,120 PARTITIONERS=tree pnpm --filter @annexml/partition bench:scale
 //   SCALE_DATA=/some/dir (default /tmp/annexml-scale): where the data is generated
 //   CLUSTER_SIZE=375 SIZES=60: K = 160 at N = 60K, the cost of K at fixed N
+//   TREE_UPPER=kmeans: the tree's treeUpperSplitter
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { labelKnnGraph } from "@annexml/knng";
 import { normalizeRows, readDataset } from "@annexml/sparse-io";
-import { createPartitioner, partitionSizes, samePartitionFraction } from "../src/index.js";
+import {
+  createPartitioner,
+  partitionSizes,
+  samePartitionFraction,
+  type TreeSplitter,
+} from "../src/index.js";
 
 const sizes = (process.env.SIZES ?? "60,120,240").split(",").map((s) => Number(s) * 1000);
 const names = (process.env.PARTITIONERS ?? "mincut,tree").split(",");
@@ -70,7 +76,12 @@ for (const n of sizes) {
   for (const name of names) {
     const started = performance.now();
     const cpu = process.cpuUsage();
-    const model = createPartitioner(name).fit(features, labels, { clusterSize: CLUSTER_SIZE });
+    const model = createPartitioner(name).fit(features, labels, {
+      clusterSize: CLUSTER_SIZE,
+      ...(process.env.TREE_UPPER
+        ? { treeUpperSplitter: process.env.TREE_UPPER as TreeSplitter }
+        : {}),
+    });
     const used = process.cpuUsage(cpu);
     const seconds = (used.user + used.system) / 1e6;
     const wall = (performance.now() - started) / 1000;
