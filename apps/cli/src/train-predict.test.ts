@@ -101,6 +101,38 @@ describe("annexml train / predict on bundled bibtex", () => {
     expect((await readFile(f16)).equals(await readFile(saved))).toBe(true);
   }, 300_000);
 
+  it("trains a tree partitioner (cls_type=2, K = 24 > 16: a two-level tree), the same for any num_thread", async () => {
+    const tree = ["num_learner=1", "emb_iter=1", "cls_iter=2", "cluster_size=200", "cls_type=2"];
+    const models = [join(dir, "tree1.model"), join(dir, "tree2.model")];
+    for (const [i, model] of models.entries()) {
+      const r = await annexml([
+        "train",
+        CONFIG,
+        ...tree,
+        `model_file=${model}`,
+        `num_thread=${i + 1}`,
+        "verbose=0",
+      ]);
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+    }
+    const [m1, m2] = await Promise.all(models.map((m) => readFile(m)));
+    expect(m1.equals(m2)).toBe(true);
+    const result = join(dir, "tree.result");
+    const p = await annexml([
+      "predict",
+      CONFIG,
+      `model_file=${models[0]}`,
+      `result_file=${result}`,
+      "verbose=0",
+    ]);
+    expect(p).toMatchObject({ code: 0, stderr: "" });
+    const { truth, predictions } = parseResultFile(await readFile(result));
+    expect(evaluate(truth, predictions, { k: 5 }).precision[0]).toBeGreaterThan(0.45);
+    const info = JSON.parse((await annexml(["info", models[0], "--json"])).stdout);
+    expect(info).toMatchObject({ partitionsPerLearner: [24] });
+    expect(info.params).toMatchObject({ cls_type: 2 });
+  }, 300_000);
+
   it("streams predictions from stdin to stdout, same as files", async () => {
     const { model, result } = await smallModel();
     const expected = await readFile(result, "utf8");
@@ -191,8 +223,8 @@ describe("bad input: one line, non-zero exit, nothing lost", () => {
         2,
       ],
       [
-        ["train", CONFIG, "cls_type=2"],
-        /parameter 'cls_type' in the command line must be in \[0, 1\], but is 2/,
+        ["train", CONFIG, "cls_type=3"],
+        /parameter 'cls_type' in the command line must be in \[0, 2\], but is 3/,
         2,
       ],
       [
@@ -364,7 +396,7 @@ describe("programmatic API", () => {
       [{ trainFile: TRAIN, predType: 1 }, /^unknown option 'predType' of train; valid options: /],
       [
         { trainFile: TRAIN, partitioner: "spectral" },
-        /^option 'partitioner' of train must be "kmeans" or "mincut", but is "spectral"$/,
+        /^option 'partitioner' of train must be "kmeans" or "mincut" or "tree", but is "spectral"$/,
       ],
       [
         { trainFile: TRAIN, labelNormalize: 1 },

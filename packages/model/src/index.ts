@@ -55,7 +55,6 @@ export {
   labelNamesFromArrays,
   labelNamesFromList,
 } from "./label-names.js";
-export { ModelEncoder, partOrder } from "./model-encoder.js";
 export {
   AnnexmlModel,
   type DecodedModel,
@@ -64,6 +63,7 @@ export {
   type ModelInfo,
   type ModelPredictOptions,
 } from "./model.js";
+export { ModelEncoder, partOrder } from "./model-encoder.js";
 export {
   checkChoice,
   optionEntries,

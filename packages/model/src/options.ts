@@ -33,8 +33,13 @@ export const TRAINING_OPTIONS = {
   numLearners: { param: "num_learner" },
   /** Positives per row in training, leaf size of the search tree (`num_nn`, default 10). */
   numNeighbours: { param: "num_nn" },
-  /** Partitioner: `"mincut"` of the label kNN graph (default) or spherical `"kmeans"` (`cls_type` 1 / 0). */
-  partitioner: { param: "cls_type", values: ["kmeans", "mincut"] },
+  /**
+   * Partitioner: `"mincut"` of the label kNN graph (default), spherical
+   * `"kmeans"`, or a `"tree"` of at most 16-way min-cuts (experimental: at
+   * most 16 centres scored per level, but measured no faster than
+   * `"mincut"` up to 240K rows yet; `cls_type` 1 / 0 / 2).
+   */
+  partitioner: { param: "cls_type", values: ["kmeans", "mincut", "tree"] },
   /** Partitioner epochs (`cls_iter`, default 10). */
   partitionerIters: { param: "cls_iter" },
   /** Embedding epochs (`emb_iter`, default 10). */

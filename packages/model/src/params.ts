@@ -89,8 +89,8 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     kind: "int",
     default: 1,
     min: 0,
-    max: 1,
-    help: "partitioner: 1 = min-cut of the label kNN graph, 0 = spherical k-means",
+    max: 2,
+    help: "partitioner: 1 = min-cut of the label kNN graph, 0 = spherical k-means, 2 = tree of min-cuts (at most 16-way; the same as 1 when K <= 16; experimental, not faster yet: see packages/partition/README.md)",
   },
   cls_iter: {
     use: "train",

@@ -7,6 +7,7 @@ export { fitMincut } from "./mincut.js";
 export { partitionModelFromArrays } from "./model.js";
 export {
   DEFAULT_PARTITION_OPTIONS,
+  MAX_TREE_BRANCHING,
   type ResolvedPartitionOptions,
   resolvePartitionCount,
   validateFitInput,
@@ -19,10 +20,12 @@ export {
   partitionerNames,
   registerPartitioner,
 } from "./registry.js";
+export { allocateLeaves, childCount, fitTree } from "./tree.js";
 export type {
   EpochInfo,
   PartitionArrays,
   Partitioner,
   PartitionModel,
   PartitionOptions,
+  TreeSplitter,
 } from "./types.js";

@@ -116,6 +116,144 @@ class InvertedIndexModel implements PartitionModel {
 }
 
 /**
+ * A tree {@link PartitionModel} (see {@link PartitionArrays}): a row
+ * descends from the root, at each internal node to the child of best
+ * centre (lowest child on ties), reading that node's entries of every
+ * feature of the row (centre ids of a node are contiguous and ascend within
+ * a feature, so a binary search finds them). Scratch allocated once.
+ */
+class TreeModel implements PartitionModel {
+  readonly k: number;
+  readonly numFeatures: number;
+  private readonly arrays: PartitionArrays;
+  private readonly featurePtr: Int32Array;
+  private readonly partitions: Int32Array;
+  private readonly weights: Float32Array;
+  private readonly childPtr: Int32Array;
+  private readonly child: Int32Array;
+  private readonly scores: Float64Array;
+
+  constructor(arrays: PartitionArrays & { treeChildPtr: Int32Array; treeChild: Int32Array }) {
+    this.arrays = arrays;
+    this.k = arrays.k;
+    this.numFeatures = arrays.numFeatures;
+    this.featurePtr = arrays.featurePtr;
+    this.partitions = arrays.partitions;
+    this.weights = arrays.weights;
+    this.childPtr = arrays.treeChildPtr;
+    this.child = arrays.treeChild;
+    let widest = 1;
+    for (let i = 0; i + 1 < this.childPtr.length; i++) {
+      widest = Math.max(widest, this.childPtr[i + 1] - this.childPtr[i]);
+    }
+    this.scores = new Float64Array(widest);
+  }
+
+  assign(indices: Int32Array, values: Float32Array): number {
+    if (values.length < indices.length) {
+      throw badInput(
+        `values must have at least indices.length = ${indices.length} entries, but has ${values.length}`,
+      );
+    }
+    return this.assignRange(indices, values, 0, indices.length);
+  }
+
+  assignAll(m: CsrMatrix): Int32Array {
+    const out = new Int32Array(m.rows);
+    const { indptr, indices, values } = m;
+    for (let r = 0; r < m.rows; r++)
+      out[r] = this.assignRange(indices, values, indptr[r], indptr[r + 1]);
+    return out;
+  }
+
+  toArrays(): PartitionArrays {
+    return this.arrays;
+  }
+
+  private assignRange(indices: Int32Array, values: Float32Array, from: number, to: number): number {
+    const { featurePtr, partitions, weights, childPtr, child, scores, numFeatures } = this;
+    let node = 0;
+    for (;;) {
+      const lo = childPtr[node];
+      const hi = childPtr[node + 1];
+      const b = hi - lo;
+      scores.fill(0, 0, b);
+      for (let p = from; p < to; p++) {
+        const f = indices[p];
+        if (f >= numFeatures || f < 0) continue;
+        // First entry of feature f with centre id >= lo.
+        let a = featurePtr[f];
+        let z = featurePtr[f + 1];
+        while (a < z) {
+          const mid = (a + z) >>> 1;
+          if (partitions[mid] < lo) a = mid + 1;
+          else z = mid;
+        }
+        const v = values[p];
+        for (let q = a, end = featurePtr[f + 1]; q < end && partitions[q] < hi; q++) {
+          scores[partitions[q] - lo] += weights[q] * v;
+        }
+      }
+      const next = child[lo + argmaxLowest(scores, b)];
+      if (next < 0) return -1 - next;
+      node = next;
+    }
+  }
+}
+
+/**
+ * Checks the tree fields of {@link PartitionArrays} (when present) and
+ * returns the number of centre ids: `k` for a flat model, `treeChild.length`
+ * for a tree. Rejects cycles (a child node id must exceed its parent's),
+ * out-of-range ids and nodes or leaves without exactly one parent.
+ */
+function validateTree(arrays: PartitionArrays): number {
+  const { k, treeChildPtr: ptr, treeChild: child } = arrays;
+  if (ptr === undefined && child === undefined) return k;
+  if (!(ptr instanceof Int32Array) || !(child instanceof Int32Array)) {
+    throw badInput("treeChildPtr and treeChild must both be Int32Arrays (or both absent)");
+  }
+  const nodes = ptr.length - 1;
+  if (nodes < 1 || ptr[0] !== 0 || ptr[nodes] !== child.length) {
+    throw badInput(
+      `treeChildPtr must run from 0 to the centre count ${child.length} over at least one node, but has ${ptr.length} entries from ${ptr[0]} to ${ptr[nodes]}`,
+    );
+  }
+  const seenNode = new Uint8Array(nodes);
+  const seenLeaf = new Uint8Array(k);
+  for (let i = 0; i < nodes; i++) {
+    if (!(ptr[i + 1] > ptr[i])) {
+      throw badInput(
+        `tree node ${i} must have at least one child, but treeChildPtr is ${ptr[i]} then ${ptr[i + 1]}`,
+      );
+    }
+    for (let e = ptr[i]; e < ptr[i + 1]; e++) {
+      const v = child[e];
+      if (v >= 0) {
+        if (v <= i || v >= nodes || seenNode[v]) {
+          throw badInput(
+            `tree child ${e} of node ${i} must be an unused node in (${i}, ${nodes}), but is ${v}`,
+          );
+        }
+        seenNode[v] = 1;
+      } else {
+        const leaf = -1 - v;
+        if (leaf >= k || seenLeaf[leaf]) {
+          throw badInput(
+            `tree child ${e} of node ${i} must be an unused leaf in [0, ${k}), but is ${leaf}`,
+          );
+        }
+        seenLeaf[leaf] = 1;
+      }
+    }
+  }
+  for (let i = 1; i < nodes; i++) if (!seenNode[i]) throw badInput(`tree node ${i} has no parent`);
+  for (let c = 0; c < k; c++)
+    if (!seenLeaf[c]) throw badInput(`partition ${c} is no leaf of the tree`);
+  return child.length;
+}
+
+/**
  * Checks the invariants of {@link PartitionArrays} and throws an
  * `AnnexmlError` `BAD_INPUT` naming the first violation. O(entries + numFeatures).
  */
@@ -125,6 +263,7 @@ export function validatePartitionArrays(arrays: PartitionArrays): void {
   }
   const { k, numFeatures, featurePtr, partitions, weights } = arrays;
   if (!Number.isInteger(k) || k < 1) throw badInput(`k must be a positive integer, but is ${k}`);
+  const centres = validateTree(arrays);
   if (!Number.isInteger(numFeatures) || numFeatures < 0) {
     throw badInput(`numFeatures must be a non-negative integer, but is ${numFeatures}`);
   }
@@ -159,9 +298,9 @@ export function validatePartitionArrays(arrays: PartitionArrays): void {
     let previous = -1;
     for (let p = from; p < to; p++) {
       const c = partitions[p];
-      if (c <= previous || c >= k) {
+      if (c <= previous || c >= centres) {
         throw badInput(
-          `feature ${f} must list sorted unique partitions in [0, ${k}), but has ${c} after ${previous}`,
+          `feature ${f} must list sorted unique ${centres === k && arrays.treeChild === undefined ? "partitions" : "centres"} in [0, ${centres}), but has ${c} after ${previous}`,
         );
       }
       previous = c;
@@ -182,7 +321,7 @@ export function validatePartitionArrays(arrays: PartitionArrays): void {
  */
 export function partitionModelFromArrays(arrays: PartitionArrays): PartitionModel {
   validatePartitionArrays(arrays);
-  return new InvertedIndexModel(arrays);
+  return trustedModel(arrays);
 }
 
 /** The trivial model of K = 1: every row goes to partition 0. */
@@ -198,6 +337,10 @@ export function singlePartitionModel(numFeatures: number): PartitionModel {
 
 /** Internal: wraps arrays a trainer built (already valid), skipping the O(n) check. */
 export function trustedModel(arrays: PartitionArrays): PartitionModel {
+  const { treeChildPtr, treeChild } = arrays;
+  if (treeChildPtr !== undefined && treeChild !== undefined) {
+    return new TreeModel({ ...arrays, treeChildPtr, treeChild });
+  }
   return new InvertedIndexModel(arrays);
 }
 

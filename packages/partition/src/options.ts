@@ -6,7 +6,13 @@ import {
   Rng,
   validateCsr,
 } from "@annexml/sparse-io";
-import type { EpochInfo, PartitionOptions } from "./types.js";
+import type { EpochInfo, PartitionOptions, TreeSplitter } from "./types.js";
+
+/** Upper bound of `treeBranching`. */
+export const MAX_TREE_BRANCHING = 256;
+
+/** The flat partitioners a tree node can train (`treeSplitter`). */
+export const TREE_SPLITTERS: readonly TreeSplitter[] = Object.freeze(["mincut", "kmeans"]);
 
 /** {@link PartitionOptions} with every default filled in (`k` stays optional: it is derived from N). */
 export interface ResolvedPartitionOptions {
@@ -20,6 +26,10 @@ export interface ResolvedPartitionOptions {
   readonly labelNormalize: boolean;
   readonly pruneBudget: number;
   readonly memoryBudgetBytes: number;
+  readonly treeBranching: number;
+  readonly treeSplitter: TreeSplitter;
+  readonly treeUpperSplitter: TreeSplitter;
+  readonly treeSampleRows: number;
   readonly onEpoch: ((info: EpochInfo) => void) | undefined;
   readonly onProgress: ((done: number, total: number) => void) | undefined;
 }
@@ -36,6 +46,10 @@ export const DEFAULT_PARTITION_OPTIONS: ResolvedPartitionOptions = Object.freeze
   labelNormalize: true,
   pruneBudget: 5000,
   memoryBudgetBytes: 2 ** 31,
+  treeBranching: 16,
+  treeSplitter: "mincut",
+  treeUpperSplitter: "mincut",
+  treeSampleRows: 50000,
   onEpoch: undefined,
   onProgress: undefined,
 });
@@ -83,6 +97,23 @@ export function validatePartitionOptions(options: PartitionOptions = {}): Resolv
     throw badOption(
       `memoryBudgetBytes must be a non-negative number, but is ${o.memoryBudgetBytes}`,
     );
+  }
+  if (
+    !Number.isInteger(o.treeBranching) ||
+    o.treeBranching < 2 ||
+    o.treeBranching > MAX_TREE_BRANCHING
+  ) {
+    throw badOption(
+      `treeBranching must be an integer in [2, ${MAX_TREE_BRANCHING}], but is ${o.treeBranching}`,
+    );
+  }
+  nonNegativeInteger("treeSampleRows", o.treeSampleRows);
+  for (const key of ["treeSplitter", "treeUpperSplitter"] as const) {
+    if (!TREE_SPLITTERS.includes(o[key])) {
+      throw badOption(
+        `${key} must be one of ${TREE_SPLITTERS.join(", ")}, but is ${JSON.stringify(o[key])}`,
+      );
+    }
   }
   if (o.onEpoch !== undefined && typeof o.onEpoch !== "function") {
     throw badOption(`onEpoch must be a function, but is ${typeof o.onEpoch}`);

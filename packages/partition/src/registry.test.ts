@@ -44,13 +44,13 @@ describe("registry", () => {
   it("knows kmeans (cls_type 0) and mincut (cls_type 1) by name", () => {
     expect(createPartitioner("kmeans").name).toBe("kmeans");
     expect(createPartitioner("mincut").name).toBe("mincut");
-    expect(CLS_TYPE_NAMES).toEqual(["kmeans", "mincut"]);
-    expect(partitionerNames()).toEqual(["kmeans", "mincut", "feature-modulo"]);
+    expect(CLS_TYPE_NAMES).toEqual(["kmeans", "mincut", "tree"]);
+    expect(partitionerNames()).toEqual(["kmeans", "mincut", "tree", "feature-modulo"]);
   });
 
   it("rejects unknown names, listing the known ones", () => {
     expect(() => createPartitioner("spectral")).toThrow(
-      'unknown partitioner "spectral"; known partitioners: kmeans, mincut, feature-modulo',
+      'unknown partitioner "spectral"; known partitioners: kmeans, mincut, tree, feature-modulo',
     );
   });
 

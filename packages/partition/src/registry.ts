@@ -1,14 +1,19 @@
 import { badOption } from "@annexml/sparse-io";
 import { kmeansPartitioner } from "./kmeans.js";
 import { mincutPartitioner } from "./mincut.js";
+import { treePartitioner } from "./tree.js";
 import type { Partitioner } from "./types.js";
 
-/** Built-in partitioner names by the original's `cls_type` (0 = kmeans, 1 = mincut). */
-export const CLS_TYPE_NAMES: readonly string[] = Object.freeze(["kmeans", "mincut"]);
+/**
+ * Built-in partitioner names by `cls_type`: 0 = kmeans and 1 = mincut (the
+ * original's), 2 = tree (hierarchical min-cut, not in the original).
+ */
+export const CLS_TYPE_NAMES: readonly string[] = Object.freeze(["kmeans", "mincut", "tree"]);
 
 const registry = new Map<string, Partitioner>([
   [kmeansPartitioner.name, kmeansPartitioner],
   [mincutPartitioner.name, mincutPartitioner],
+  [treePartitioner.name, treePartitioner],
 ]);
 
 /**

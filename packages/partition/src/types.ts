@@ -1,5 +1,8 @@
 import type { CsrMatrix, LabelMatrix } from "@annexml/sparse-io";
 
+/** The flat partitioners a tree node can train. */
+export type TreeSplitter = "mincut" | "kmeans";
+
 /** What {@link PartitionOptions.onEpoch} receives after every training epoch. */
 export interface EpochInfo {
   /** 1-based epoch number. */
@@ -44,6 +47,22 @@ export interface PartitionOptions {
    * holds the (partition, feature) pairs ever touched. Default 2 GiB.
    */
   memoryBudgetBytes?: number;
+  /**
+   * Tree: children per internal node, at most (default 16, in [2, 256]).
+   * Every level scores a row against this many centres instead of all K.
+   */
+  treeBranching?: number;
+  /** Tree: the flat partitioner of the nodes just above the leaves (default "mincut"). */
+  treeSplitter?: TreeSplitter;
+  /** Tree: the flat partitioner of the nodes above those (default "mincut"). */
+  treeUpperSplitter?: TreeSplitter;
+  /**
+   * Tree: the nodes above those just over the leaves train on a random
+   * sample of at most this many of their rows (then route all of them);
+   * 0 = all rows. Default 50000: the coarse splits cost O(1) per node, only
+   * the fine splits see every row.
+   */
+  treeSampleRows?: number;
   /** Called after every epoch (the CLI prints it). */
   onEpoch?: (info: EpochInfo) => void;
   /**
@@ -84,6 +103,16 @@ export interface PartitionModel {
  * `p = featurePtr[f] .. featurePtr[f + 1] - 1` give `c_{partitions[p]}[f] =
  * weights[p]`, partitions strictly ascending within a feature, weights
  * finite and non-zero.
+ *
+ * Flat model (no tree fields): centre ids are the partitions `0 .. k - 1`,
+ * a row goes to the best one. Tree model (`treeChildPtr` and `treeChild`
+ * both present): centre ids are `0 .. treeChild.length - 1`; internal node
+ * i (node 0 is the root) has the children `e = treeChildPtr[i] ..
+ * treeChildPtr[i + 1] - 1`, each with its centre `c_e`, and `treeChild[e]`
+ * is the internal node it leads to (`> i`) or, when negative, the leaf
+ * (partition) `-1 - treeChild[e]`. Every non-root node and every partition
+ * `0 .. k - 1` is the child of exactly one node. A row descends from the
+ * root to its best child (lowest e on ties) until it reaches a leaf.
  */
 export interface PartitionArrays {
   readonly k: number;
@@ -92,6 +121,10 @@ export interface PartitionArrays {
   readonly featurePtr: Int32Array;
   readonly partitions: Int32Array;
   readonly weights: Float32Array;
+  /** Tree only: `Int32Array(internal nodes + 1)`, strictly increasing from 0 to `treeChild.length`. */
+  readonly treeChildPtr?: Int32Array;
+  /** Tree only: per centre, the internal node (>= 0) or the leaf `-1 - partition` (< 0) it leads to. */
+  readonly treeChild?: Int32Array;
 }
 
 /**

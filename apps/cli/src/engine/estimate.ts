@@ -97,6 +97,8 @@ const HEADER_BYTES_PER_PART = 100;
  * (1 = all, the upper bound; bibtex, K = 3: 0.90).
  */
 const PARTITION_WEIGHT_DENSITY = 0.9;
+/** Tree partitioner (cls_type 2): children per node (the partition package's default treeBranching). */
+const TREE_BRANCHING = 16;
 /** Min-cut: the dense FTRL state is used up to this size (the partition package's default). */
 const DENSE_FTRL_BUDGET = 2 ** 31;
 /** Min-cut sparse FTRL state: bytes per touched (partition, feature) pair, hash slack included. */
@@ -155,7 +157,11 @@ export function estimateTraining(data: DataSizes, params: EstimateParams): Train
   const splits = leaves - 1;
   const parts = L * K;
   // Min-cut weights: an inverted index of the non-zero (partition, feature) weights (none when K = 1).
-  const partitionEntries = K > 1 ? PARTITION_WEIGHT_DENSITY * K * F : 0;
+  // A tree (cls_type 2) also stores the centres of its inner nodes: at most
+  // K - 1 more, about K / 15 with 16-way nodes.
+  const centres =
+    params.cls_type === 2 && K > TREE_BRANCHING ? K + Math.ceil((K - 1) / (TREE_BRANCHING - 1)) : K;
+  const partitionEntries = K > 1 ? PARTITION_WEIGHT_DENSITY * centres * F : 0;
   // Compact storage (model/model.ts compactSections): bytes per weight /
   // embedding / normal value (int8: plus a float32 scale per row), rows of
   // embSize instead of stride; ids as u16 below 65535 rows.
@@ -219,7 +225,9 @@ export function estimateTraining(data: DataSizes, params: EstimateParams): Train
   // A partitioner task (min-cut; k-means keeps K x F dense centres): the
   // FTRL state (W, G, z per pair, dense when it fits), the label kNN graph,
   // the assignment.
-  const denseFtrl = 12 * ceil4(K) * F;
+  // A tree trains one node at a time, with at most TREE_BRANCHING partitions.
+  const trained = params.cls_type === 2 ? Math.min(K, TREE_BRANCHING) : K;
+  const denseFtrl = 12 * ceil4(trained) * F;
   const ftrl =
     K === 1
       ? 0
@@ -228,8 +236,11 @@ export function estimateTraining(data: DataSizes, params: EstimateParams): Train
         : denseFtrl <= DENSE_FTRL_BUDGET
           ? denseFtrl
           : // the pairs touched: at most every row's features for each of its 2 num_nn updates
-            SPARSE_FTRL_BYTES_PER_PAIR * Math.min(K * F, 2 * nn * data.nnz);
-  const partitionTask = K === 1 ? 0 : ftrl + 8 * N * nn + 4 * N + 12 * data.labelNnz;
+            SPARSE_FTRL_BYTES_PER_PAIR * Math.min(trained * F, 2 * nn * data.nnz);
+  // A tree node below the root trains on a copy of its rows (at most all of them).
+  const nodeRows =
+    params.cls_type === 2 && K > TREE_BRANCHING ? 8 * data.nnz + 4 * (N + data.labelNnz) : 0;
+  const partitionTask = K === 1 ? 0 : ftrl + 8 * N * nn + 4 * N + 12 * data.labelNnz + nodeRows;
   // Threads that run tasks: the process itself (num_thread 1) or each worker.
   const running = Math.min(threads, parts);
   const workers = threads > 1 ? threads * WORKER_BASELINE : 0;

@@ -58,7 +58,7 @@ export function partitionWork(
   s: TrainSettings,
 ): TaskWork {
   const n = data.features.rows;
-  const mincut = s.partitioner === "mincut";
+  const mincut = s.partitioner !== "kmeans"; // "tree" trains min-cuts too
   const setup = mincut
     ? GRAPH_PAIR_PRUNED * labelPairs(data.labels, undefined, 5000) + GRAPH_ROW * n
     : 0;
