@@ -9,7 +9,7 @@ import {
 import { AnnexmlError, type Dataset, validateCsr } from "@annexml/sparse-io";
 import { type AnnexmlParams, defaultParams } from "./config.js";
 import { trainModel } from "./engine/trainer.js";
-import { readModelFile, saveModel } from "./model/files.js";
+import { readModelFile } from "./model/files.js";
 import { Reporter } from "./progress.js";
 
 /**

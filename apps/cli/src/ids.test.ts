@@ -5,7 +5,6 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AnnexmlModel } from "@annexml/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readContainer, writeContainer } from "./model/container.js";
 import { readModelFile } from "./model/files.js";

@@ -10,13 +10,7 @@ import {
 import type { Compact } from "./compact.js";
 import { normalizeDenseRows } from "./compact.js";
 import type { Crc32 } from "./crc32.js";
-import {
-  type Container,
-  encodeContainer,
-  parseContainer,
-  type SectionArray,
-  type SectionSpec,
-} from "./format.js";
+import { type Container, encodeContainer, parseContainer, type SectionSpec } from "./format.js";
 import { type LabelNames, labelNamesFromArrays } from "./label-names.js";
 import { ModelEncoder, partOrder } from "./model-encoder.js";
 import { type PredictOptions, type TrainingParams, validatePredictOptions } from "./options.js";

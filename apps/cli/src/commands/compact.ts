@@ -1,5 +1,4 @@
 import type { Compact } from "@annexml/model";
-import { AnnexmlModel } from "@annexml/model";
 import { AnnexmlError } from "@annexml/sparse-io";
 import { readModelFile, saveModel } from "../model/files.js";
 

@@ -1,4 +1,3 @@
-import { AnnexmlModel } from "@annexml/model";
 import { loadParams, requireFiles } from "../config.js";
 import { predictFile, rebuildGraphs } from "../engine/predict-file.js";
 import { readModelFile } from "../model/files.js";

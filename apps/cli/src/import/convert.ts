@@ -14,7 +14,6 @@ import {
 import { checkNumber, defaultParams, PARAMS } from "../config.js";
 import { createIndexRunner } from "../engine/runner.js";
 import { emptyPart, searchGraphOptions } from "../engine/tasks.js";
-import { saveModel } from "../model/files.js";
 import { Reporter } from "../progress.js";
 import { packageVersions } from "../version.js";
 import { type CppModel, type Feature0Mode, readCppModel } from "./cpp-model.js";

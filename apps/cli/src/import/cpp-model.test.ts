@@ -1,7 +1,6 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AnnexmlModel } from "@annexml/model";
 import { AnnexmlError, type CsrMatrix } from "@annexml/sparse-io";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readModelFile, saveModel } from "../model/files.js";
