@@ -45,27 +45,14 @@ export function argmaxLowest(scores: Float64Array, k: number): number {
 }
 
 /**
- * A {@link PartitionModel} over an inverted index of non-zero weights. The
- * score accumulator is allocated once per model, so `assign` allocates
- * nothing (and a model must not be shared between threads, which JS does not
- * do anyway).
+ * What every stored partitioning shares: `assign` and `assignAll` over the
+ * one `assignRange` each kind defines (one row of a CSR slice).
  */
-class InvertedIndexModel implements PartitionModel {
-  readonly k: number;
-  readonly numFeatures: number;
-  private readonly featurePtr: Int32Array;
-  private readonly partitions: Int32Array;
-  private readonly weights: Float32Array;
-  private readonly scores: Float64Array;
-
-  constructor(arrays: PartitionArrays) {
-    this.k = arrays.k;
-    this.numFeatures = arrays.numFeatures;
-    this.featurePtr = arrays.featurePtr;
-    this.partitions = arrays.partitions;
-    this.weights = arrays.weights;
-    this.scores = new Float64Array(arrays.k);
-  }
+abstract class RangeAssigner implements PartitionModel {
+  constructor(
+    readonly k: number,
+    readonly numFeatures: number,
+  ) {}
 
   assign(indices: Int32Array, values: Float32Array): number {
     if (values.length < indices.length) {
@@ -78,11 +65,43 @@ class InvertedIndexModel implements PartitionModel {
 
   assignAll(m: CsrMatrix): Int32Array {
     const out = new Int32Array(m.rows);
+    // One partition (a flat model, or a tree of one leaf): every row is 0.
     if (this.k === 1) return out;
     const { indptr, indices, values } = m;
     for (let r = 0; r < m.rows; r++)
       out[r] = this.assignRange(indices, values, indptr[r], indptr[r + 1]);
     return out;
+  }
+
+  abstract toArrays(): PartitionArrays;
+
+  /** The partition of the row `indices / values [from, to)`. */
+  protected abstract assignRange(
+    indices: Int32Array,
+    values: Float32Array,
+    from: number,
+    to: number,
+  ): number;
+}
+
+/**
+ * A {@link PartitionModel} over an inverted index of non-zero weights. The
+ * score accumulator is allocated once per model, so `assign` allocates
+ * nothing (and a model must not be shared between threads, which JS does not
+ * do anyway).
+ */
+class InvertedIndexModel extends RangeAssigner {
+  private readonly featurePtr: Int32Array;
+  private readonly partitions: Int32Array;
+  private readonly weights: Float32Array;
+  private readonly scores: Float64Array;
+
+  constructor(arrays: PartitionArrays) {
+    super(arrays.k, arrays.numFeatures);
+    this.featurePtr = arrays.featurePtr;
+    this.partitions = arrays.partitions;
+    this.weights = arrays.weights;
+    this.scores = new Float64Array(arrays.k);
   }
 
   toArrays(): PartitionArrays {
@@ -95,7 +114,12 @@ class InvertedIndexModel implements PartitionModel {
     };
   }
 
-  private assignRange(indices: Int32Array, values: Float32Array, from: number, to: number): number {
+  protected assignRange(
+    indices: Int32Array,
+    values: Float32Array,
+    from: number,
+    to: number,
+  ): number {
     const k = this.k;
     if (k === 1) return 0;
     const scores = this.scores;
@@ -122,9 +146,7 @@ class InvertedIndexModel implements PartitionModel {
  * feature of the row (centre ids of a node are contiguous and ascend within
  * a feature, so a binary search finds them). Scratch allocated once.
  */
-class TreeModel implements PartitionModel {
-  readonly k: number;
-  readonly numFeatures: number;
+class TreeModel extends RangeAssigner {
   private readonly arrays: PartitionArrays;
   private readonly featurePtr: Int32Array;
   private readonly partitions: Int32Array;
@@ -134,9 +156,8 @@ class TreeModel implements PartitionModel {
   private readonly scores: Float64Array;
 
   constructor(arrays: PartitionArrays & { treeChildPtr: Int32Array; treeChild: Int32Array }) {
+    super(arrays.k, arrays.numFeatures);
     this.arrays = arrays;
-    this.k = arrays.k;
-    this.numFeatures = arrays.numFeatures;
     this.featurePtr = arrays.featurePtr;
     this.partitions = arrays.partitions;
     this.weights = arrays.weights;
@@ -149,28 +170,16 @@ class TreeModel implements PartitionModel {
     this.scores = new Float64Array(widest);
   }
 
-  assign(indices: Int32Array, values: Float32Array): number {
-    if (values.length < indices.length) {
-      throw badInput(
-        `values must have at least indices.length = ${indices.length} entries, but has ${values.length}`,
-      );
-    }
-    return this.assignRange(indices, values, 0, indices.length);
-  }
-
-  assignAll(m: CsrMatrix): Int32Array {
-    const out = new Int32Array(m.rows);
-    const { indptr, indices, values } = m;
-    for (let r = 0; r < m.rows; r++)
-      out[r] = this.assignRange(indices, values, indptr[r], indptr[r + 1]);
-    return out;
-  }
-
   toArrays(): PartitionArrays {
     return this.arrays;
   }
 
-  private assignRange(indices: Int32Array, values: Float32Array, from: number, to: number): number {
+  protected assignRange(
+    indices: Int32Array,
+    values: Float32Array,
+    from: number,
+    to: number,
+  ): number {
     const { featurePtr, partitions, weights, childPtr, child, scores, numFeatures } = this;
     let node = 0;
     for (;;) {
