@@ -88,6 +88,12 @@ describe("AnnexmlModel from bytes", () => {
     expect(() => AnnexmlModel.fromBytes(new TextEncoder().encode("16 1:1\n"))).toThrow(
       /not an annexml model/,
     );
+    // Not bytes at all (a number would make `new Uint8Array` zeros).
+    for (const notBytes of [4096, [0x89, 0x41], "model"]) {
+      expect(() => AnnexmlModel.fromBytes(notBytes as never)).toThrow(
+        expect.objectContaining({ code: "BAD_OPTION" }),
+      );
+    }
     try {
       AnnexmlModel.fromBytes(FILE.slice(0, 100), { source: "https://example.org/m.model" });
     } catch (error) {

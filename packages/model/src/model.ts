@@ -193,9 +193,13 @@ export class AnnexmlModel {
   /** {@link fromBytes}, with what the container held (size, sections, storage types). */
   static decode(bytes: Uint8Array | ArrayBuffer, options: FromBytesOptions = {}): DecodedModel {
     const source = options.source ?? "model";
-    const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    if (!(view instanceof Uint8Array))
+    // `new Uint8Array(x)` accepts a number or an array too: only bytes are bytes.
+    const buffer =
+      bytes instanceof ArrayBuffer ||
+      (typeof SharedArrayBuffer !== "undefined" && bytes instanceof SharedArrayBuffer);
+    if (!(bytes instanceof Uint8Array) && !buffer)
       throw new AnnexmlError("BAD_OPTION", "fromBytes needs a Uint8Array or an ArrayBuffer");
+    const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     return AnnexmlModel.fromContainer(
       parseContainer<ModelMeta>(view, source, options.crc32),
       source,

@@ -274,6 +274,16 @@ export function predictOptionsOf(params: AnnexmlParams): PredictOptions {
 /** Largest `k` of a prediction (the label scores are scanned per row, so more would only pad with -1). */
 const MAX_K = 1 << 20;
 
+/** `k` (labels per row) checked: a positive integer up to {@link MAX_K}; `BAD_OPTION` otherwise. */
+export function checkK(k: unknown, origin: string): number {
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_K) {
+    throw optionError(
+      `option 'k' of ${origin} must be a positive integer (at most ${MAX_K}), but is ${show(k)}`,
+    );
+  }
+  return k;
+}
+
 /**
  * Validates prediction options (unknown keys, types, ranges, choices);
  * returns the ones given, checked. Throws `AnnexmlError` `BAD_OPTION`.
@@ -286,13 +296,6 @@ export function validatePredictOptions(options: unknown, origin = "predict"): Pr
     if (value !== undefined) out[name] = fromParam(spec, value);
   }
   const k = (options as { k?: unknown } | undefined)?.k;
-  if (k !== undefined) {
-    if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_K) {
-      throw optionError(
-        `option 'k' of ${origin} must be a positive integer (at most ${MAX_K}), but is ${show(k)}`,
-      );
-    }
-    out.k = k;
-  }
+  if (k !== undefined) out.k = checkK(k, origin);
   return out as PredictOptions;
 }

@@ -26,6 +26,7 @@ import {
   TopK,
 } from "@annexml/sparse-io";
 import type { LabelNames } from "./label-names.js";
+import { checkK } from "./options.js";
 
 /** One partition of one learner, as stored: its training rows, embedding and search index. */
 export interface PartArrays {
@@ -125,9 +126,6 @@ export interface RowPrediction {
   /** Their names, when the model has label names. */
   names?: string[];
 }
-
-/** Largest `k` of {@link Predictor.predictRow} (the label scores are scanned per row). */
-const MAX_ROW_K = 1 << 20;
 
 interface RuntimePart {
   rows: Int32Array;
@@ -257,12 +255,7 @@ export class Predictor {
     values: ArrayLike<number>,
     k: number = this.settings.topK,
   ): RowPrediction {
-    if (!Number.isInteger(k) || k < 1 || k > MAX_ROW_K) {
-      throw new AnnexmlError(
-        "BAD_OPTION",
-        `k of predictRow must be a positive integer (at most ${MAX_ROW_K}), but is ${String(k)}`,
-      );
-    }
+    checkK(k, "predictRow");
     const n = indices?.length;
     if (typeof n !== "number" || values?.length !== n) {
       throw new AnnexmlError(
@@ -302,11 +295,6 @@ export class Predictor {
     const labelIds = this.labelIds;
     if (labelIds) for (let j = 0; j < written; j++) labels[j] = labelIds[labels[j]];
     return result;
-  }
-
-  /** Names per dense label id, when the model has them. */
-  get names(): LabelNames | null {
-    return this.labelNames;
   }
 
   /** {@link predictRow}'s scratch for a row of `n` features and `k` labels. */

@@ -1,5 +1,4 @@
 import { stat } from "node:fs/promises";
-import type { SectionSpec } from "@annexml/model";
 import { readDataset } from "@annexml/sparse-io";
 import { type AnnexmlParams, loadParams, requireFiles } from "../config.js";
 import {
@@ -52,13 +51,8 @@ export async function trainAndSave(params: AnnexmlParams, reporter: Reporter): P
   let result: Awaited<ReturnType<typeof trainModelInto>>;
   let finish = 0;
   try {
-    const sink = {
-      async write(sections: readonly SectionSpec[]) {
-        for (const [name, array, encoding, rowLength, cols] of sections)
-          await writer.section(name, array, encoding, rowLength, cols);
-      },
-    };
-    result = await trainModelInto(sink, params, reporter);
+    // The writer is the sink: each section goes to the file as it comes.
+    result = await trainModelInto(writer, params, reporter);
     const finishStart = performance.now();
     bytes = await writer.finish(result.meta);
     finish = (performance.now() - finishStart) / 1000;

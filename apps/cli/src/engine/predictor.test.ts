@@ -349,7 +349,7 @@ describe("the reusable predictor", () => {
       [() => p.predictRow([1.5], [1]), "BAD_INPUT", /index 1.5 at position 0/],
       [() => p.predictRow([1, 2], [1, Number.NaN]), "BAD_INPUT", /value NaN at position 1/],
       [() => p.predictRow([1, 2], [1]), "BAD_INPUT", /same length, but has 2 and 1/],
-      [() => p.predictRow([1], [1], 0), "BAD_OPTION", /k of predictRow .* but is 0/],
+      [() => p.predictRow([1], [1], 0), "BAD_OPTION", /option 'k' of predictRow .* but is 0/],
     ];
     for (const [run, code, message] of cases) {
       let error: unknown;

@@ -35,6 +35,12 @@ export class ContainerWriter {
     return writer;
   }
 
+  /** Appends sections in order (see {@link ContainerEncoder.section}). */
+  async write(sections: readonly SectionSpec[]): Promise<void> {
+    for (const [name, array, encoding, rowLength, cols] of sections)
+      await this.section(name, array, encoding, rowLength, cols);
+  }
+
   /** Appends one section (see {@link ContainerEncoder.section}). */
   async section(
     name: string,
@@ -76,8 +82,7 @@ export async function writeContainer<M>(
 ): Promise<number> {
   const writer = await ContainerWriter.open(path);
   try {
-    for (const [name, array, encoding, rowLength, cols] of sections)
-      await writer.section(name, array, encoding, rowLength, cols);
+    await writer.write(sections);
     return await writer.finish(meta);
   } catch (error) {
     await writer.abort();

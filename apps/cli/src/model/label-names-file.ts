@@ -41,27 +41,25 @@ export async function readLabelNamesFile(
     let to = stop;
     if (to > start && bytes[to - 1] === 0x0d) to--;
     const keep = used === null || (next < used.length && used[next] === id);
-    {
-      let name: string;
-      try {
-        // The BOM is dropped by the decoder (first line only).
-        name = decoder.decode(bytes.subarray(start, to));
-      } catch {
-        throw new AnnexmlError("BAD_INPUT", `label name of label ${id} is not valid UTF-8`, {
-          file: path,
-          line: id + 1,
-        });
-      }
-      const problem = labelNameProblem(name);
-      if (problem)
-        throw new AnnexmlError("BAD_INPUT", `label name of label ${id}: ${problem}`, {
-          file: path,
-          line: id + 1,
-        });
-      if (keep) {
-        names.push(name);
-        next++;
-      }
+    let name: string;
+    try {
+      // The BOM is dropped by the decoder (first line only).
+      name = decoder.decode(bytes.subarray(start, to));
+    } catch {
+      throw new AnnexmlError("BAD_INPUT", `label name of label ${id} is not valid UTF-8`, {
+        file: path,
+        line: id + 1,
+      });
+    }
+    const problem = labelNameProblem(name);
+    if (problem)
+      throw new AnnexmlError("BAD_INPUT", `label name of label ${id}: ${problem}`, {
+        file: path,
+        line: id + 1,
+      });
+    if (keep) {
+      names.push(name);
+      next++;
     }
     start = stop + 1;
   }
