@@ -1,4 +1,4 @@
-import { type SpaceKernelChoice, validateSpaceKernel } from "@annexml/knng";
+import { SpaceArena, type SpaceKernelChoice, validateSpaceKernel } from "@annexml/knng";
 import type { DenseMatrix } from "@annexml/sparse-io";
 import { badInput, badOption } from "@annexml/sparse-io";
 import { BruteForceIndex, GraphIndex, validateVectors } from "./indexes.js";
@@ -12,6 +12,15 @@ export interface IndexFromArraysOptions {
   reorder?: boolean;
   /** See `GraphIndexOptions.kernel`. Default `"auto"`. */
   kernel?: SpaceKernelChoice;
+  /**
+   * A graph index whose vectors and edges are views of a shared
+   * WebAssembly memory (`@annexml/knng`'s `SpaceArena`, one per thread):
+   * its space reads them there instead of copying them (rows then stay in
+   * the caller's order, whatever `reorder` says), so indexes on several
+   * threads share one copy; the results are the same. Ignored by
+   * brute-force indexes and where the vectors cannot be read in place.
+   */
+  arena?: SpaceArena;
 }
 
 function fail(what: string): never {
@@ -159,6 +168,9 @@ export function indexFromArrays(
       `vectors must be ${arrays.size} x ${arrays.dim} like the index, but are ${vectors.rows} x ${vectors.cols}`,
     );
   }
+  const arena = options.arena ?? null;
+  if (arena !== null && !(arena instanceof SpaceArena))
+    throw badOption("arena must be a SpaceArena");
   if (arrays.kind === "bruteForce") return new BruteForceIndex(vectors, arrays.metric, kernel);
-  return new GraphIndex(arrays, vectors, reorder, kernel);
+  return new GraphIndex(arrays, vectors, reorder, kernel, arena);
 }

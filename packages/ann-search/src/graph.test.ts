@@ -1,5 +1,5 @@
-import { exactKnnGraph, type VectorSpace } from "@annexml/knng";
-import { type DenseMatrix, recallAtK } from "@annexml/sparse-io";
+import { exactKnnGraph, SpaceArena, type VectorSpace } from "@annexml/knng";
+import { createSharedWasmMemory, type DenseMatrix, recallAtK } from "@annexml/sparse-io";
 import { describe, expect, it, vi } from "vitest";
 import { indexFromArrays, validateIndexArrays } from "./arrays.js";
 import { buildIndex } from "./build.js";
@@ -134,6 +134,44 @@ describe("IndexArrays", () => {
     expect(restored.searchBatch(Q, 10)).toEqual(a);
     expect(shared.searchBatch(Q, 10)).toEqual(a);
     expect(restoredJs.searchBatch(Q, 10).ids).toEqual(sharedJs.searchBatch(Q, 10).ids);
+  });
+
+  it("read in place from a shared WebAssembly memory: no copy, the same results bit for bit (ties too)", () => {
+    // Rows 100.. are copies of row 7: many exact ties.
+    const base = clusteredUnitVectors({ rows: 100, dim: 20, centres: 5, noise: 0.2, seed: 32 });
+    const data = new Float32Array(400 * base.stride);
+    data.set(base.data);
+    for (let r = 100; r < 400; r++)
+      data.copyWithin(r * base.stride, 7 * base.stride, 8 * base.stride);
+    const dup: DenseMatrix = { ...base, rows: 400, data };
+    for (const [vectors, queries] of [
+      [X, Q],
+      [dup, dup],
+    ] as const) {
+      const built = buildIndex("graph", vectors, { numEdges: 12 });
+      const a = built.toArrays();
+      const memory = createSharedWasmMemory(vectors.data.byteLength + a.edges.byteLength);
+      if (memory === null) throw new Error("no shared WebAssembly memory on Node?");
+      const inMemory = new Float32Array(memory.buffer, 0, vectors.data.length);
+      inMemory.set(vectors.data);
+      const edges = new Int32Array(memory.buffer, vectors.data.byteLength, a.edges.length);
+      edges.set(a.edges);
+      const threads = [new SpaceArena(memory), new SpaceArena(memory)].map((arena) =>
+        indexFromArrays({ ...a, edges }, { ...vectors, data: inMemory }, { arena }),
+      );
+      const copied = indexFromArrays(a, vectors);
+      // Without the copy of the rows and edges (the copy rounds up to 64 KiB pages).
+      const copy = vectors.rows * (vectors.cols + 12) * 4;
+      for (const index of threads) {
+        expect((index as GraphIndex).reorder).toBe(false); // the caller's order, where it is
+        expect(copied.bytes - index.bytes).toBeGreaterThan(copy - 65536);
+      }
+      for (const options of [{}, { order: "lifo" as const }, { eps: 0.5, leaves: 1 }]) {
+        const expected = copied.searchBatch(queries, 10, options);
+        for (const index of threads)
+          expect(index.searchBatch(queries, 10, options)).toEqual(expected);
+      }
+    }
   });
 
   it("describe the tree and graph in the caller's row ids", () => {

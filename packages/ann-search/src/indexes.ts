@@ -1,5 +1,7 @@
 import {
   createVectorSpace,
+  readsInPlace,
+  type SpaceArena,
   type SpaceKernelChoice,
   type VectorSpace,
   wasmSpaceAvailable,
@@ -416,12 +418,19 @@ export class GraphIndex extends BaseIndex {
     vectors: DenseMatrix,
     reorder: boolean,
     kernel: SpaceKernelChoice = "auto",
+    arena: SpaceArena | null = null,
   ) {
     const n = arrays.size;
     const E = arrays.numEdges;
-    // The WebAssembly space copies the vectors and graph anyway, so it
-    // always takes the leaf order, which costs nothing more there.
-    const leafOrder = reorder || (kernel !== "js" && wasmSpaceAvailable());
+    const graph = { ids: arrays.edges, degree: E };
+    // In a shared memory the space reads the caller's rows where they are
+    // (no copy, so no leaf order). Otherwise the WebAssembly space copies
+    // the vectors and graph anyway, so it always takes the leaf order,
+    // which costs nothing more there. The search gives the same results in
+    // either order: it visits the same rows in the same sequence, and its
+    // heap and top-k compare distances and caller ids only.
+    const inPlace = arena !== null && kernel !== "js" && readsInPlace(vectors, graph, arena.memory);
+    const leafOrder = !inPlace && (reorder || (kernel !== "js" && wasmSpaceAvailable()));
     // The graph lives next to the vectors, in internal ids: the kernel
     // expands a row (unseen neighbours and their distances) in one call.
     const space = createVectorSpace(vectors, {
@@ -429,7 +438,8 @@ export class GraphIndex extends BaseIndex {
       capacity: Math.max(E, SEARCH_CAPACITY),
       kernel,
       order: leafOrder ? arrays.leafRows : undefined,
-      graph: { ids: arrays.edges, degree: E },
+      graph,
+      arena: inPlace ? (arena as SpaceArena) : undefined,
     });
     super(n, arrays.dim, arrays.metric, space);
     this.defaultOrder = arrays.order;

@@ -13,8 +13,11 @@ export async function runPredict(configFile: string, overrides: string[]): Promi
   requireFiles(params, ["model_file", "predict_file", "result_file"]);
   const reporter = new Reporter({ verbose: params.verbose });
   const start = performance.now();
+  // Into one shared WebAssembly memory: the search kernels of every thread
+  // read the vectors and graphs there, so the model is in memory once.
   const { model, fileBytes } = await readModelFile(params.model_file, {
     shared: params.num_thread > 1,
+    memory: true,
   });
   const load = (performance.now() - start) / 1000;
   reporter.info(
