@@ -6,7 +6,7 @@
 
 /** The per-thread scratch of indexes read in place (see {@link IndexFromArraysOptions.arena}). */
 export { SpaceArena } from "@annexml/knng";
-export { type IndexFromArraysOptions, indexFromArrays } from "./arrays.js";
+export { type IndexFromArraysOptions, indexFromArrays, toLeafOrder } from "./arrays.js";
 export { buildIndex } from "./build.js";
 export {
   type AnnIndexKind,

@@ -87,6 +87,24 @@ describe("AnnexmlModel from bytes", () => {
     });
     expect(results[1]).toEqual(results[0]);
     expect(results[0]).toEqual(AnnexmlModel.fromBytes(plain).predict(TEST.features, { k: 10 }));
+    // Laid out in leaf order where they are: the same predictions again,
+    // but the model can no longer be saved nor searched by brute force.
+    const rows = model.learners[0].parts[0].rows;
+    const before = model.learners[0].parts[0].embedding.embeddings.slice();
+    model.layOutForSearch();
+    expect(model.modelMemory()?.leafOrdered).toBe(true);
+    const leaf = model.learners[0].parts[0].index.leafRows;
+    const stride = model.learners[0].parts[0].embedding.stride;
+    expect(model.learners[0].parts[0].embedding.embeddings.subarray(0, stride)).toEqual(
+      before.subarray(leaf[0] * stride, (leaf[0] + 1) * stride),
+    );
+    expect(model.learners[0].parts[0].rows).toBe(rows);
+    const laidOut = model.predictor({ k: 10 });
+    const out = { rows: 100, k: 10, ids: new Int32Array(1000), scores: new Float32Array(1000) };
+    laidOut.predictInto(features, out);
+    expect(out).toEqual(results[0]);
+    expect(() => model.toBytes()).toThrow(/laid out for graph search .* cannot be saved/);
+    expect(() => model.predictor({ search: "bruteForce" })).toThrow(/cannot search by brute force/);
     // A compact model's arrays are decoded copies: nothing resident, same predictions.
     const compact = into(FILE);
     expect(compact.modelMemory()?.resident).toEqual([

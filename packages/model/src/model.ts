@@ -1,3 +1,5 @@
+import { toLeafOrder } from "@annexml/ann-search";
+import { embeddingModelFromArrays } from "@annexml/embed";
 import {
   AnnexmlError,
   type CsrMatrix,
@@ -128,8 +130,8 @@ export class AnnexmlModel {
   /** The last predictor {@link predict} built, by its settings. */
   private cached: { key: string; predictor: Predictor } | null = null;
   private labelLookup: IdLookup | null = null;
-  /** The memory the file was read into, and its buffer as the sections see it. */
-  private home: { memory: WasmMemory; buffer: ArrayBufferLike } | null = null;
+  /** The memory the file was read into, its buffer as the sections see it, and whether {@link layOutForSearch} ran. */
+  private home: { memory: WasmMemory; buffer: ArrayBufferLike; leafOrdered: boolean } | null = null;
 
   constructor(
     readonly info: ModelInfo,
@@ -174,6 +176,12 @@ export class AnnexmlModel {
    * Loading decodes them to float32 once (embeddings re-normalised).
    */
   encode(options: { compact?: Compact } = {}): { meta: unknown; sections: readonly SectionSpec[] } {
+    if (this.home?.leafOrdered) {
+      throw new AnnexmlError(
+        "BAD_OPTION",
+        "this model was laid out for graph search (layOutForSearch): it cannot be saved",
+      );
+    }
     const encoder = new ModelEncoder(options.compact ?? this.compact);
     const sections: SectionSpec[] = [...encoder.head(this.trainLabels, this.ids, this.labelNames)];
     this.learners.forEach((learner, l) => {
@@ -216,7 +224,8 @@ export class AnnexmlModel {
       parseContainer<ModelMeta>(view, source, options.crc32),
       source,
     );
-    if (options.memory) decoded.model.home = { memory: options.memory, buffer: view.buffer };
+    if (options.memory)
+      decoded.model.home = { memory: options.memory, buffer: view.buffer, leafOrdered: false };
     return decoded;
   }
 
@@ -235,7 +244,32 @@ export class AnnexmlModel {
           p.embedding.embeddings.buffer === home.buffer && p.index.edges.buffer === home.buffer,
       ),
     );
-    return { memory: home.memory, resident };
+    return { memory: home.memory, resident, leafOrdered: home.leafOrdered };
+  }
+
+  /**
+   * Puts the vectors and edges of every partition resident in the model's
+   * memory (see {@link modelMemory}) in their search index's leaf order,
+   * in place: the layout each thread's index would otherwise copy them
+   * into (rows a query explores lie together), made once for all threads.
+   * Predictions stay the same, bit for bit. Afterwards the model is for
+   * graph search only: its embeddings and edges are no longer in the order
+   * of its rows, so {@link encode} / {@link toBytes} and brute-force
+   * predictors refuse it (`BAD_OPTION`), and nothing else may read those
+   * arrays (rebuild graphs before, not after). Does nothing without a
+   * memory, or when done already.
+   */
+  layOutForSearch(): void {
+    const home = this.home;
+    const memory = this.modelMemory();
+    if (home === null || memory === null || home.leafOrdered) return;
+    this.learners.forEach((learner, l) => {
+      learner.parts.forEach((part, k) => {
+        if (!memory.resident[l][k] || part.rows.length === 0) return;
+        toLeafOrder(part.index, embeddingModelFromArrays(part.embedding).embeddings);
+      });
+    });
+    home.leafOrdered = true;
   }
 
   /** A model from a parsed container (see {@link decode}). */

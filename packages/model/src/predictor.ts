@@ -40,6 +40,13 @@ import { checkK } from "./options.js";
 export interface ModelMemory {
   memory: WasmMemory;
   resident: boolean[][];
+  /**
+   * Whether the resident partitions' vectors and edges were put in their
+   * search indexes' leaf order (`AnnexmlModel.layOutForSearch`): the
+   * layout a per-thread copy would have, so the search reads them as
+   * fast; graph search only.
+   */
+  leafOrdered: boolean;
 }
 
 /** One partition of one learner, as stored: its training rows, embedding and search index. */
@@ -214,11 +221,19 @@ export class Predictor {
         stride = Math.max(stride, embedding.stride);
         const vectors = embedding.embeddings;
         const resident = arena !== null && memory?.resident[li]?.[k] === true;
+        const leafOrdered = resident && memory?.leafOrdered === true;
+        if (leafOrdered && settings.search !== "graph") {
+          throw new AnnexmlError(
+            "BAD_OPTION",
+            "this model was laid out for graph search (layOutForSearch): it cannot search by brute force",
+          );
+        }
         const search =
           settings.search === "graph"
             ? indexFromArrays(p.index, vectors, {
                 reorder: false,
                 arena: resident ? arena : undefined,
+                leafOrdered,
               })
             : buildIndex("bruteForce", vectors, { metric: "cosine" });
         return { rows: p.rows, embedding, search };

@@ -9,7 +9,7 @@ import { ROOT } from "../testing.js";
 import { createPredictRunner } from "./runner.js";
 
 describe("prediction from a model read into a shared WebAssembly memory", () => {
-  it("2 worker threads read its one copy of the vectors and graphs, and predict exactly as a plain load", async () => {
+  it("2 worker threads read its one copy of the vectors and graphs (in leaf order), and predict exactly as a plain load", async () => {
     const data = await readDataset(join(ROOT, "data/bibtex/train.txt"));
     const test = await readDataset(join(ROOT, "data/bibtex/test.txt"), { shared: true });
     const trained = await train({
@@ -40,6 +40,8 @@ describe("prediction from a model read into a shared WebAssembly memory", () => 
     };
     plain.predictor().predictInto(test.features, want);
 
+    shared.layOutForSearch(); // as annexml predict does
+    expect(shared.modelMemory()?.leafOrdered).toBe(true);
     const runner = createPredictRunner(shared, {}, 2);
     try {
       // Six pieces at once: both workers build their predictor.
