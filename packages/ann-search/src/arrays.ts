@@ -44,8 +44,9 @@ export function toLeafOrder(arrays: IndexArrays, vectors: DenseMatrix): void {
   validateIndexArrays(arrays);
   if (arrays.kind !== "graph") throw badOption("toLeafOrder needs a graph index's arrays");
   const n = arrays.size;
-  if (vectors.rows !== n) {
-    throw badInput(`vectors must have the index's ${n} rows, but have ${vectors.rows}`);
+  const { rows, stride, data } = vectors;
+  if (rows !== n || !(Number.isSafeInteger(stride) && stride >= 1) || data.length < n * stride) {
+    throw badInput(`vectors must be the index's ${n} rows at a stride of at least 1`);
   }
   const { leafRows: order, edges, numEdges: E } = arrays;
   const inv = new Int32Array(n);

@@ -1,5 +1,4 @@
 import { toLeafOrder } from "@annexml/ann-search";
-import { embeddingModelFromArrays } from "@annexml/embed";
 import {
   AnnexmlError,
   type CsrMatrix,
@@ -266,7 +265,13 @@ export class AnnexmlModel {
     this.learners.forEach((learner, l) => {
       learner.parts.forEach((part, k) => {
         if (!memory.resident[l][k] || part.rows.length === 0) return;
-        toLeafOrder(part.index, embeddingModelFromArrays(part.embedding).embeddings);
+        const e = part.embedding;
+        toLeafOrder(part.index, {
+          rows: e.rows,
+          cols: e.embSize,
+          stride: e.stride,
+          data: e.embeddings,
+        });
       });
     });
     home.leafOrdered = true;
