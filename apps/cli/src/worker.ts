@@ -2,7 +2,7 @@
 // Large inputs arrive once, through workerData, on shared memory; results are
 // moved back (their buffers transferred, not copied).
 
-import type { LearnerArrays, Predictor } from "@annexml/model";
+import type { LearnerArrays, ModelMemory, Predictor } from "@annexml/model";
 import { AnnexmlModel, type ModelInfo, type ModelPredictOptions } from "@annexml/model";
 import type { CsrMatrix, DenseMatrix } from "@annexml/sparse-io";
 import { Piscina } from "piscina";
@@ -32,6 +32,8 @@ type PredictWorkerData = {
   trainLabels: AnnexmlModel["trainLabels"];
   learners: LearnerArrays[];
   ids: AnnexmlModel["ids"];
+  /** Where the vectors and graphs are, shared with every thread (see `AnnexmlModel.modelMemory`). */
+  memory: ModelMemory | null;
   options: ModelPredictOptions;
 };
 
@@ -90,6 +92,6 @@ export function predict({ features, from, to }: { features: CsrMatrix; from: num
     shared.trainLabels,
     shared.learners,
     shared.ids,
-  ).predictor(shared.options);
+  ).predictor(shared.options, shared.memory);
   return move(predictWith(predictor, features, from, to));
 }

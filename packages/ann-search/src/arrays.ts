@@ -1,4 +1,4 @@
-import { type SpaceKernelChoice, validateSpaceKernel } from "@annexml/knng";
+import { SpaceArena, type SpaceKernelChoice, validateSpaceKernel } from "@annexml/knng";
 import type { DenseMatrix } from "@annexml/sparse-io";
 import { badInput, badOption } from "@annexml/sparse-io";
 import { BruteForceIndex, GraphIndex, validateVectors } from "./indexes.js";
@@ -12,6 +12,74 @@ export interface IndexFromArraysOptions {
   reorder?: boolean;
   /** See `GraphIndexOptions.kernel`. Default `"auto"`. */
   kernel?: SpaceKernelChoice;
+  /**
+   * A graph index whose vectors and edges are views of a shared
+   * WebAssembly memory (`@annexml/knng`'s `SpaceArena`, one per thread):
+   * its space reads them there instead of copying them (rows then stay in
+   * the caller's order, whatever `reorder` says), so indexes on several
+   * threads share one copy; the results are the same. Ignored by
+   * brute-force indexes and where the vectors cannot be read in place.
+   */
+  arena?: SpaceArena;
+  /**
+   * The vectors' rows and `arrays.edges` were put in leaf order by
+   * {@link toLeafOrder} (the layout the index's own copy would have): the
+   * index reads them so, and its results and `toArrays` are in the
+   * caller's row ids as ever. Graph indexes only.
+   */
+  leafOrdered?: boolean;
+}
+
+/**
+ * Puts the rows of `vectors` and of `arrays.edges` in leaf order, in place
+ * (row i becomes row `leafRows[i]`, the edges renumbered to match): the
+ * layout a graph index's WebAssembly space copies them into, made once
+ * where every thread can read it (e.g. in a shared WebAssembly memory; see
+ * {@link IndexFromArraysOptions.leafOrdered}). Afterwards the two arrays
+ * are no longer in the caller's row order: only an index built with
+ * `leafOrdered` reads them right. O(size * (numEdges + stride)) time and
+ * 5 bytes per row of scratch. Checks the arrays first (`BAD_INPUT`).
+ */
+export function toLeafOrder(arrays: IndexArrays, vectors: DenseMatrix): void {
+  validateIndexArrays(arrays);
+  if (arrays.kind !== "graph") throw badOption("toLeafOrder needs a graph index's arrays");
+  const n = arrays.size;
+  const { rows, stride, data } = vectors;
+  if (rows !== n || !(Number.isSafeInteger(stride) && stride >= 1) || data.length < n * stride) {
+    throw badInput(`vectors must be the index's ${n} rows at a stride of at least 1`);
+  }
+  const { leafRows: order, edges, numEdges: E } = arrays;
+  const inv = new Int32Array(n);
+  for (let i = 0; i < n; i++) inv[order[i]] = i;
+  for (let p = 0; p < edges.length; p++) if (edges[p] >= 0) edges[p] = inv[edges[p]];
+  permuteRows(edges, E, order);
+  permuteRows(vectors.data, vectors.stride, order);
+}
+
+/** Row i of `data` (`width` entries each) becomes row `order[i]`, in place, cycle by cycle. */
+function permuteRows<T extends Int32Array | Float32Array>(
+  data: T,
+  width: number,
+  order: Int32Array,
+): void {
+  const n = order.length;
+  const done = new Uint8Array(n);
+  const held = data.slice(0, width) as T;
+  for (let start = 0; start < n; start++) {
+    if (done[start] || order[start] === start) continue;
+    held.set(data.subarray(start * width, (start + 1) * width));
+    let i = start;
+    for (;;) {
+      done[i] = 1;
+      const from = order[i];
+      if (from === start) {
+        data.set(held, i * width);
+        break;
+      }
+      data.copyWithin(i * width, from * width, (from + 1) * width);
+      i = from;
+    }
+  }
 }
 
 function fail(what: string): never {
@@ -159,6 +227,16 @@ export function indexFromArrays(
       `vectors must be ${arrays.size} x ${arrays.dim} like the index, but are ${vectors.rows} x ${vectors.cols}`,
     );
   }
-  if (arrays.kind === "bruteForce") return new BruteForceIndex(vectors, arrays.metric, kernel);
-  return new GraphIndex(arrays, vectors, reorder, kernel);
+  const arena = options.arena ?? null;
+  if (arena !== null && !(arena instanceof SpaceArena))
+    throw badOption("arena must be a SpaceArena");
+  const leafOrdered = options.leafOrdered ?? false;
+  if (typeof leafOrdered !== "boolean") {
+    throw badOption(`leafOrdered must be a boolean, but is ${String(leafOrdered)}`);
+  }
+  if (arrays.kind === "bruteForce") {
+    if (leafOrdered) throw badOption("leafOrdered applies to graph indexes only");
+    return new BruteForceIndex(vectors, arrays.metric, kernel);
+  }
+  return new GraphIndex(arrays, vectors, reorder, kernel, arena, leafOrdered);
 }

@@ -1,7 +1,7 @@
-import { exactKnnGraph, type VectorSpace } from "@annexml/knng";
-import { type DenseMatrix, recallAtK } from "@annexml/sparse-io";
+import { exactKnnGraph, SpaceArena, type VectorSpace } from "@annexml/knng";
+import { createSharedWasmMemory, type DenseMatrix, recallAtK } from "@annexml/sparse-io";
 import { describe, expect, it, vi } from "vitest";
-import { indexFromArrays, validateIndexArrays } from "./arrays.js";
+import { indexFromArrays, toLeafOrder, validateIndexArrays } from "./arrays.js";
 import { buildIndex } from "./build.js";
 import type { GraphIndex } from "./indexes.js";
 import { DEFAULT_GRAPH_INDEX_OPTIONS, validateGraphIndexOptions } from "./options.js";
@@ -134,6 +134,84 @@ describe("IndexArrays", () => {
     expect(restored.searchBatch(Q, 10)).toEqual(a);
     expect(shared.searchBatch(Q, 10)).toEqual(a);
     expect(restoredJs.searchBatch(Q, 10).ids).toEqual(sharedJs.searchBatch(Q, 10).ids);
+  });
+
+  it("read in place from a shared WebAssembly memory: no copy, the same results bit for bit (ties too)", () => {
+    // Rows 100.. are copies of row 7: many exact ties.
+    const base = clusteredUnitVectors({ rows: 100, dim: 20, centres: 5, noise: 0.2, seed: 32 });
+    const data = new Float32Array(400 * base.stride);
+    data.set(base.data);
+    for (let r = 100; r < 400; r++)
+      data.copyWithin(r * base.stride, 7 * base.stride, 8 * base.stride);
+    const dup: DenseMatrix = { ...base, rows: 400, data };
+    for (const [vectors, queries] of [
+      [X, Q],
+      [dup, dup],
+    ] as const) {
+      const built = buildIndex("graph", vectors, { numEdges: 12 });
+      const a = built.toArrays();
+      /** `data` and `ids` in a new shared memory, as a model file read into one lays them out. */
+      const inMemory = (data: Float32Array, ids: Int32Array) => {
+        const memory = createSharedWasmMemory(data.byteLength + ids.byteLength);
+        if (memory === null) throw new Error("no shared WebAssembly memory on Node?");
+        const at = new Float32Array(memory.buffer, 0, data.length);
+        at.set(data);
+        const edges = new Int32Array(memory.buffer, data.byteLength, ids.length);
+        edges.set(ids);
+        return { memory, data: at, edges };
+      };
+      const { memory, data: shared, edges } = inMemory(vectors.data, a.edges);
+      const threads = [new SpaceArena(memory), new SpaceArena(memory)].map((arena) =>
+        indexFromArrays({ ...a, edges }, { ...vectors, data: shared }, { arena }),
+      );
+      const copied = indexFromArrays(a, vectors);
+      // Without the copy of the rows and edges (the copy rounds up to 64 KiB pages).
+      const copy = vectors.rows * (vectors.cols + 12) * 4;
+      for (const index of threads) {
+        expect((index as GraphIndex).reorder).toBe(false); // the caller's order, where it is
+        expect(copied.bytes - index.bytes).toBeGreaterThan(copy - 65536);
+      }
+      // Put in leaf order where they are (once, for every thread), as the
+      // index's own copy would be: read so in place, or copied, or by the
+      // JavaScript kernel; toArrays gives the caller's arrays back.
+      const leafVectors = { ...vectors, data: vectors.data.slice() };
+      const leafArrays = { ...a, edges: a.edges.slice() };
+      toLeafOrder(leafArrays, leafVectors);
+      expect(leafVectors.data.subarray(0, vectors.stride)).toEqual(
+        vectors.data.subarray(a.leafRows[0] * vectors.stride, (a.leafRows[0] + 1) * vectors.stride),
+      );
+      const leaf = inMemory(leafVectors.data, leafArrays.edges);
+      const arena = new SpaceArena(leaf.memory);
+      const leafIndexes = [
+        indexFromArrays(
+          { ...a, edges: leaf.edges },
+          { ...vectors, data: leaf.data },
+          { arena, leafOrdered: true },
+        ),
+        indexFromArrays(leafArrays, leafVectors, { leafOrdered: true }),
+      ];
+      for (const index of leafIndexes) {
+        expect(index.toArrays()).toEqual(a);
+        expect((index as GraphIndex).reorder).toBe(true);
+      }
+      expect(copied.bytes - leafIndexes[0].bytes).toBeGreaterThan(copy - 65536);
+      const js = indexFromArrays(leafArrays, leafVectors, { leafOrdered: true, kernel: "js" });
+      const jsCopied = indexFromArrays(a, vectors, { kernel: "js" });
+      for (const options of [{}, { order: "lifo" as const }, { eps: 0.5, leaves: 1 }]) {
+        const expected = copied.searchBatch(queries, 10, options);
+        for (const index of [...threads, ...leafIndexes])
+          expect(index.searchBatch(queries, 10, options)).toEqual(expected);
+        expect(js.searchBatch(queries, 10, options)).toEqual(
+          jsCopied.searchBatch(queries, 10, options),
+        );
+      }
+    }
+    expect(() => toLeafOrder(buildIndex("bruteForce", X).toArrays(), X)).toThrow(
+      /toLeafOrder needs a graph index's arrays/,
+    );
+    expect(() =>
+      indexFromArrays(buildIndex("bruteForce", X).toArrays(), X, { leafOrdered: true }),
+    ).toThrow(/leafOrdered applies to graph indexes only/);
   });
 
   it("describe the tree and graph in the caller's row ids", () => {

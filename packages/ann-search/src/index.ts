@@ -3,7 +3,10 @@
  * vectors with a random-bisection tree and a kNN graph (AnnexML's search),
  * plus an exact brute-force index behind the same interface.
  */
-export { type IndexFromArraysOptions, indexFromArrays } from "./arrays.js";
+
+/** The per-thread scratch of indexes read in place (see {@link IndexFromArraysOptions.arena}). */
+export { SpaceArena } from "@annexml/knng";
+export { type IndexFromArraysOptions, indexFromArrays, toLeafOrder } from "./arrays.js";
 export { buildIndex } from "./build.js";
 export {
   type AnnIndexKind,

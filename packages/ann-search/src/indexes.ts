@@ -1,5 +1,7 @@
 import {
   createVectorSpace,
+  readsInPlace,
+  type SpaceArena,
   type SpaceKernelChoice,
   type VectorSpace,
   wasmSpaceAvailable,
@@ -402,6 +404,8 @@ export class GraphIndex extends BaseIndex {
   private readonly planes: VectorSpace | null;
   /** The caller's edges (caller's ids), for {@link toArrays}. */
   private readonly arrayEdges: Int32Array;
+  /** Whether {@link arrayEdges} are in leaf order (see `toLeafOrder`). */
+  private readonly edgesInLeafOrder: boolean;
   private readonly reordered: boolean;
 
   /**
@@ -416,20 +420,32 @@ export class GraphIndex extends BaseIndex {
     vectors: DenseMatrix,
     reorder: boolean,
     kernel: SpaceKernelChoice = "auto",
+    arena: SpaceArena | null = null,
+    leafOrdered = false,
   ) {
     const n = arrays.size;
     const E = arrays.numEdges;
-    // The WebAssembly space copies the vectors and graph anyway, so it
-    // always takes the leaf order, which costs nothing more there.
-    const leafOrder = reorder || (kernel !== "js" && wasmSpaceAvailable());
+    const graph = { ids: arrays.edges, degree: E };
+    // In a shared memory the space reads the caller's rows where they are
+    // (no copy, so no leaf order). Otherwise the WebAssembly space copies
+    // the vectors and graph anyway, so it always takes the leaf order,
+    // which costs nothing more there. The search gives the same results in
+    // either order: it visits the same rows in the same sequence, and its
+    // heap and top-k compare distances and caller ids only.
+    // With `leafOrdered` the caller's arrays are in leaf order already.
+    const inPlace = arena !== null && kernel !== "js" && readsInPlace(vectors, graph, arena.memory);
+    const copyInLeafOrder =
+      !leafOrdered && !inPlace && (reorder || (kernel !== "js" && wasmSpaceAvailable()));
+    const leafOrder = leafOrdered || copyInLeafOrder;
     // The graph lives next to the vectors, in internal ids: the kernel
     // expands a row (unseen neighbours and their distances) in one call.
     const space = createVectorSpace(vectors, {
       metric: "l2",
       capacity: Math.max(E, SEARCH_CAPACITY),
       kernel,
-      order: leafOrder ? arrays.leafRows : undefined,
-      graph: { ids: arrays.edges, degree: E },
+      order: copyInLeafOrder ? arrays.leafRows : undefined,
+      graph,
+      arena: inPlace ? (arena as SpaceArena) : undefined,
     });
     super(n, arrays.dim, arrays.metric, space);
     this.defaultOrder = arrays.order;
@@ -442,6 +458,7 @@ export class GraphIndex extends BaseIndex {
     this.splitNormals = arrays.splitNormals;
     this.splitOffsets = arrays.splitOffsets;
     this.arrayEdges = arrays.edges;
+    this.edgesInLeafOrder = leafOrdered;
     this.reordered = leafOrder;
     const splits = arrays.splitOffsets.length;
     this.planes =
@@ -478,7 +495,7 @@ export class GraphIndex extends BaseIndex {
 
   toArrays(): IndexArrays {
     const { size: n, dim, numEdges: E } = this;
-    const edges = this.arrayEdges;
+    const edges = this.edgesInLeafOrder ? this.callerEdges() : this.arrayEdges;
     return {
       version: INDEX_ARRAYS_VERSION,
       kind: "graph",
@@ -496,6 +513,20 @@ export class GraphIndex extends BaseIndex {
       leafRows: this.leafRows,
       edges,
     };
+  }
+
+  /** The leaf-ordered caller's edges back in the caller's row order and ids (a new array). */
+  private callerEdges(): Int32Array {
+    const { arrayEdges: from, extIds, numEdges: E } = this;
+    const edges = new Int32Array(from.length);
+    for (let i = 0; i < this.size; i++) {
+      const to = extIds[i] * E;
+      for (let j = 0; j < E; j++) {
+        const e = from[i * E + j];
+        edges[to + j] = e < 0 ? -1 : extIds[e];
+      }
+    }
+    return edges;
   }
 
   protected collect(k: number, eps: number, leaves: number, order: CandidateOrder): void {

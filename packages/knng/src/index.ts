@@ -31,6 +31,8 @@ export {
   createVectorSpace,
   DEFAULT_VECTOR_SPACE_OPTIONS,
   type DenseMetric,
+  readsInPlace,
+  SpaceArena,
   type SpaceGraph,
   type SpaceKernel,
   type SpaceKernelChoice,

@@ -1,10 +1,16 @@
 import { readFileSync } from "node:fs";
-import { type DenseMatrix, Rng } from "@annexml/sparse-io";
+import { createSharedWasmMemory, type DenseMatrix, Rng } from "@annexml/sparse-io";
 import { describe, expect, it } from "vitest";
 import wabtInit from "wabt";
 import { innerProduct, ipBlock, ipRow4, l2Block, l2Row4, squaredL2 } from "./kernels.js";
-import { createVectorSpace, type VectorSpace, wasmSpaceAvailable } from "./space.js";
-import { DISTANCE_WASM_BASE64 } from "./wasm/distance-bytes.js";
+import {
+  createVectorSpace,
+  readsInPlace,
+  SpaceArena,
+  type VectorSpace,
+  wasmSpaceAvailable,
+} from "./space.js";
+import { DISTANCE_SHARED_WASM_BASE64, DISTANCE_WASM_BASE64 } from "./wasm/distance-bytes.js";
 
 function randomMatrix(rng: Rng, rows: number, cols: number, stride: number): DenseMatrix {
   const data = new Float32Array(rows * stride);
@@ -42,13 +48,93 @@ describe("the WebAssembly distance module", () => {
     expect(createVectorSpace(randomMatrix(new Rng(1), 3, 5, 8)).kernel).toBe("wasm");
   });
 
-  it("is the committed compilation of distance.wat", async () => {
+  it("is the committed compilation of distance.wat (and of its shared-memory variant)", async () => {
     const wabt = await wabtInit();
     const source = readFileSync(new URL("./wasm/distance.wat", import.meta.url), "utf8");
-    const module = wabt.parseWat("distance.wat", source, { simd: true });
-    const { buffer } = module.toBinary({ log: false, write_debug_names: false });
-    module.destroy();
-    expect(Buffer.from(buffer).toString("base64")).toBe(DISTANCE_WASM_BASE64);
+    const compile = (text: string) => {
+      const module = wabt.parseWat("distance.wat", text, { simd: true, threads: true });
+      const { buffer } = module.toBinary({ log: false, write_debug_names: false });
+      module.destroy();
+      return Buffer.from(buffer).toString("base64");
+    };
+    expect(compile(source)).toBe(DISTANCE_WASM_BASE64);
+    const shared = source.replace(/^(\s*).*;; @shared (.+)$/gm, "$1$2");
+    expect(shared).toContain('(import "env" "memory") 0 65536 shared');
+    expect(compile(shared)).toBe(DISTANCE_SHARED_WASM_BASE64);
+  });
+});
+
+describe("a space read in place from a shared WebAssembly memory", () => {
+  /** `m` and `graph` copied into a new shared memory at 64-byte aligned addresses (as a model file lays them out). */
+  function inMemory(m: DenseMatrix, ids: Int32Array) {
+    const memory = createSharedWasmMemory(64 + m.data.byteLength + 64 + ids.byteLength);
+    if (memory === null) throw new Error("no shared WebAssembly memory on Node?");
+    const data = new Float32Array(memory.buffer, 64, m.data.length);
+    data.set(m.data);
+    const at = 64 + Math.ceil(m.data.byteLength / 64) * 64;
+    const edges = new Int32Array(memory.buffer, at, ids.length);
+    edges.set(ids);
+    return { memory, vectors: { ...m, data }, graph: { ids: edges, degree: ids.length / m.rows } };
+  }
+
+  it("gives the results of a copied space, bit for bit, with one copy of the rows and per-thread scratch", () => {
+    const rng = new Rng(21);
+    const rows = 300;
+    const m = randomMatrix(rng, rows, 50, 52);
+    const degree = 7;
+    const ids = new Int32Array(rows * degree);
+    for (let p = 0; p < ids.length; p++) ids[p] = rng.nextInt(rows + 1) - 1; // -1 = none
+    const { memory, vectors, graph } = inMemory(m, ids);
+    expect(readsInPlace(vectors, graph, memory)).toBe(true);
+    const copied = createVectorSpace(m, { graph: { ids, degree }, capacity: 64 });
+    // Two arenas over one memory, as two threads have.
+    const a = createVectorSpace(vectors, { graph, capacity: 64, arena: new SpaceArena(memory) });
+    const b = createVectorSpace(vectors, { graph, capacity: 64, arena: new SpaceArena(memory) });
+    for (const s of [a, b]) {
+      expect(s.kernel).toBe("wasm");
+      // The memory's rows, not a copy: a write through the memory shows.
+      expect(s.data.byteOffset).toBe(64);
+      const keep = vectors.data[5];
+      vectors.data[5] = 1234.5;
+      expect(s.data[5]).toBe(1234.5);
+      vectors.data[5] = keep;
+      expect(s.bytes).toBe(52 * 4 + 64 * 4 + 68 * 4 + 304 * 4); // scratch only: query, ids, out, visited
+    }
+    expect(a.visited.byteOffset).not.toBe(b.visited.byteOffset);
+    for (let q = 0; q < 20; q++) {
+      const src = rng.nextInt(rows);
+      const epochs = [copied, a, b].map((s) => {
+        s.setQuery(m.data, src * m.stride);
+        return s.nextEpoch();
+      });
+      const r = rng.nextInt(rows);
+      const fresh = [copied, a, b].map((s, i) => s.expand(r, epochs[i], q % 2 === 1));
+      expect(fresh[1]).toBe(fresh[0]);
+      expect(fresh[2]).toBe(fresh[0]);
+      expect([...a.ids.subarray(0, fresh[0])]).toEqual([...copied.ids.subarray(0, fresh[0])]);
+      expect([...a.out.subarray(0, fresh[0])]).toEqual([...copied.out.subarray(0, fresh[0])]);
+      expect([...b.out.subarray(0, fresh[0])]).toEqual([...copied.out.subarray(0, fresh[0])]);
+      for (const s of [copied, a, b]) s.toRange(0, 64, src);
+      expect([...a.out.subarray(0, 64)]).toEqual([...copied.out.subarray(0, 64)]);
+    }
+  });
+
+  it("copies where it cannot read in place (stride, order, arrays outside the memory)", () => {
+    const rng = new Rng(22);
+    const m = randomMatrix(rng, 10, 6, 8);
+    const ids = new Int32Array(10 * 2).fill(-1);
+    const { memory, vectors, graph } = inMemory(m, ids);
+    const arena = new SpaceArena(memory);
+    const unpadded = randomMatrix(rng, 10, 6, 6); // a stride of 6 floats
+    expect(readsInPlace(unpadded, null, memory)).toBe(false);
+    expect(readsInPlace(m, null, memory)).toBe(false); // an ArrayBuffer, not the memory
+    const order = Int32Array.from({ length: 10 }, (_, i) => 9 - i);
+    const reordered = createVectorSpace(vectors, { graph, order, arena });
+    expect(reordered.data.byteOffset).not.toBe(64);
+    expect(reordered.data[0]).toBe(m.data[9 * 8]);
+    expect(() => createVectorSpace(m, { arena: {} as SpaceArena })).toThrow(
+      /arena must be a SpaceArena/,
+    );
   });
 });
 

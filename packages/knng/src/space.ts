@@ -7,7 +7,7 @@ import {
   type WasmMemory,
 } from "@annexml/sparse-io";
 import { innerProduct, ipBlock, ipRow4, l2Block, l2Row4, squaredL2 } from "./kernels.js";
-import { DISTANCE_WASM_BASE64 } from "./wasm/distance-bytes.js";
+import { DISTANCE_SHARED_WASM_BASE64, DISTANCE_WASM_BASE64 } from "./wasm/distance-bytes.js";
 
 /**
  * Dissimilarity of two dense vectors. `"l2"`: squared Euclidean distance,
@@ -58,6 +58,89 @@ export interface VectorSpaceOptions {
    * stored rows. Raises `capacity` to at least `degree`.
    */
   graph?: SpaceGraph;
+  /**
+   * Read the rows and the graph in place, in the shared WebAssembly memory
+   * of this thread's arena, instead of copying them: `vectors.data` and
+   * `graph.ids` must be views of `arena.memory`'s buffer (their
+   * `byteOffset` is their address there), the rows at a stride of a
+   * multiple of 4 floats with zero padding. The
+   * query slot, `ids`, `out` and the visited stamps come from the arena, so
+   * spaces on several threads over the same rows share one copy of them.
+   * Where {@link readsInPlace} says no (another layout, `order` given, the
+   * `"js"` kernel, no shared-memory WebAssembly here), the space copies as
+   * without an arena. The results are the same either way, bit for bit.
+   */
+  arena?: SpaceArena;
+}
+
+/** Pages a {@link SpaceArena} appends at a time (1 MiB). */
+const ARENA_CHUNK_PAGES = 16;
+
+/**
+ * One thread's scratch in a shared WebAssembly memory (see
+ * {@link VectorSpaceOptions.arena}): 16-byte aligned, zero-filled regions
+ * of pages this thread appends to the memory. `grow` on a shared memory is
+ * atomic, so two threads never get the same pages, and it detaches no
+ * view, so the rows already in the memory stay where they are. Regions are
+ * never freed (one arena per predictor: its spaces live as long as it).
+ */
+export class SpaceArena {
+  private next = 0;
+  private end = 0;
+  /** Bytes appended to the memory so far. */
+  bytes = 0;
+  /** Bytes handed out so far (16-aligned regions). */
+  used = 0;
+
+  constructor(readonly memory: WasmMemory) {}
+
+  /** The byte address of `bytes` fresh bytes, or -1 when the memory cannot grow. */
+  alloc(bytes: number): number {
+    const size = align16(Math.max(bytes, 1));
+    if (this.next + size > this.end) {
+      const pages = Math.max(ARENA_CHUNK_PAGES, Math.ceil(size / WASM_PAGE_BYTES));
+      let old: number;
+      try {
+        old = this.memory.grow(pages);
+      } catch {
+        return -1;
+      }
+      this.next = old * WASM_PAGE_BYTES;
+      this.end = this.next + pages * WASM_PAGE_BYTES;
+      this.bytes += pages * WASM_PAGE_BYTES;
+    }
+    const at = this.next;
+    this.next += size;
+    this.used += size;
+    return at;
+  }
+}
+
+/**
+ * Whether a space over `vectors` (and `graph`) with this `memory` reads
+ * them in place (see {@link VectorSpaceOptions.arena}): the shared-memory
+ * kernel runs here, the rows have a stride the kernel reads (a multiple
+ * of 4 floats), and the rows and the
+ * graph lie inside the memory on shared buffers. It cannot tell whether
+ * the arrays really are views of this memory: the caller vouches for that.
+ */
+export function readsInPlace(
+  vectors: DenseMatrix,
+  graph: SpaceGraph | null,
+  memory: WasmMemory,
+): boolean {
+  const size = memory.buffer.byteLength;
+  const inside = (a: Float32Array | Int32Array, length: number) =>
+    typeof SharedArrayBuffer !== "undefined" &&
+    a.buffer instanceof SharedArrayBuffer &&
+    a.byteOffset + length * 4 <= size;
+  return (
+    vectors.stride % 4 === 0 &&
+    vectors.stride >= 4 &&
+    inside(vectors.data, vectors.rows * vectors.stride) &&
+    (graph === null || inside(graph.ids, vectors.rows * graph.degree)) &&
+    compileWasm(DISTANCE_SHARED_WASM_BASE64) !== null
+  );
 }
 
 /** A graph attached to a {@link VectorSpace} (see {@link VectorSpaceOptions.graph}). */
@@ -123,7 +206,7 @@ export interface VectorSpace {
   readonly ids: Int32Array;
   /** Results of the last call. */
   readonly out: Float32Array;
-  /** Bytes this space holds (the WebAssembly memory, or the JavaScript arrays it owns). */
+  /** Bytes this space holds (the WebAssembly memory, the arena regions of an in-place space, or the JavaScript arrays it owns). */
   readonly bytes: number;
   /** Copies `cols` floats of `src` from `offset` into the query slot. */
   setQuery(src: Float32Array, offset?: number): void;
@@ -171,6 +254,7 @@ export interface VectorSpace {
 interface DistanceExports {
   readonly memory: WasmMemory;
   init(
+    query: number,
     rb: number,
     base: number,
     ids: number,
@@ -198,8 +282,10 @@ export function wasmSpaceAvailable(): boolean {
  * JavaScript one. The `"wasm"` space copies the rows (and the graph, with
  * its visited stamps) into its own linear memory: `rows * stride * 4` bytes
  * (+ `rows * (degree + 1) * 4` with a graph) plus `8 * capacity` of
- * scratch, rounded up to 64 KiB pages. The `"js"` space reads `vectors` and
- * the graph in place unless `order` is given (then it copies them). Throws
+ * scratch, rounded up to 64 KiB pages; with an `arena` it may read them in
+ * place instead (see {@link VectorSpaceOptions.arena}). The `"js"` space
+ * reads `vectors` and the graph in place unless `order` is given (then it
+ * copies them). Throws
  * an `AnnexmlError` `BAD_OPTION` for bad options, and for `kernel: "wasm"`
  * where the kernel cannot run.
  */
@@ -230,8 +316,15 @@ export function createVectorSpace(
     capacity = Math.max(capacity, graph.degree);
   }
   const layout = new Layout(vectors, order, graph, capacity);
+  const arena = options.arena ?? null;
+  if (arena !== null && !(arena instanceof SpaceArena))
+    throw badOption("arena must be a SpaceArena");
   if (kernel !== "js") {
-    const space = WasmVectorSpace.create(vectors, metric, layout);
+    const inPlace = arena !== null && order === null && readsInPlace(vectors, graph, arena.memory);
+    // A full arena copies instead: the same rows in the same order, so the same results.
+    const space =
+      (inPlace ? WasmVectorSpace.inPlace(vectors, metric, layout, arena) : null) ??
+      WasmVectorSpace.create(vectors, metric, layout);
     if (space !== null) return space;
     if (kernel === "wasm") {
       throw badOption(
@@ -281,6 +374,7 @@ class Layout {
   readonly order: Int32Array | null;
   readonly graph: SpaceGraph | null;
   // Byte addresses: query slot at 0, then ids, out (3 spare entries), rows, edges, visited.
+  readonly query: number = 0;
   readonly ids: number;
   readonly out: number;
   readonly base: number;
@@ -380,7 +474,13 @@ function checkTile(
   }
 }
 
-/** The f32x4 WebAssembly space; memory layout: see {@link Layout}. */
+/** Byte addresses of a WebAssembly space's parts in its memory. */
+type Addresses = Pick<Layout, "width" | "query" | "ids" | "out" | "base" | "edges" | "visited">;
+
+/**
+ * The f32x4 WebAssembly space: in its own memory (layout: see
+ * {@link Layout}), or in place in a shared one (see {@link SpaceArena}).
+ */
 class WasmVectorSpace implements VectorSpace {
   readonly kernel = "wasm" as const;
   readonly metric: DenseMetric;
@@ -402,6 +502,7 @@ class WasmVectorSpace implements VectorSpace {
   private readonly base: number;
   private readonly rb: number;
   private readonly outAddr: number;
+  private readonly queryAddr: number;
 
   static create(vectors: DenseMatrix, metric: DenseMetric, layout: Layout): WasmVectorSpace | null {
     const module = compileWasm(DISTANCE_WASM_BASE64);
@@ -416,53 +517,87 @@ class WasmVectorSpace implements VectorSpace {
     } catch {
       return null;
     }
-    ex.init(
-      layout.width * 4,
-      layout.base,
-      layout.ids,
-      layout.out,
-      metric === "ip" ? 1 : 0,
-      layout.edges,
-      layout.degree * 4,
-      layout.visited,
-      layout.rows,
-    );
-    return new WasmVectorSpace(vectors, metric, layout, ex, pages);
+    return new WasmVectorSpace(vectors, metric, layout, layout, ex, pages * WASM_PAGE_BYTES, true);
+  }
+
+  /** A space reading `vectors` and the graph where they are, its scratch from `arena`. */
+  static inPlace(
+    vectors: DenseMatrix,
+    metric: DenseMetric,
+    layout: Layout,
+    arena: SpaceArena,
+  ): WasmVectorSpace | null {
+    const module = compileWasm(DISTANCE_SHARED_WASM_BASE64);
+    if (module === null) return null;
+    const instance = instantiateWasm(module, { env: { memory: arena.memory } });
+    if (instance === null) return null;
+    const before = arena.used;
+    const { capacity, graph } = layout;
+    // Rows padded wider than the kernel needs sum the same: + 0 is exact.
+    const width = vectors.stride;
+    const at: Addresses = {
+      width,
+      query: arena.alloc(width * 4),
+      ids: arena.alloc(capacity * 4),
+      out: arena.alloc((capacity + 3) * 4),
+      base: vectors.data.byteOffset,
+      edges: graph === null ? 0 : graph.ids.byteOffset,
+      visited: graph === null ? 0 : arena.alloc((layout.rows + 1) * 4),
+    };
+    if (at.query < 0 || at.ids < 0 || at.out < 0 || at.visited < 0) return null;
+    const ex = instance.exports as unknown as DistanceExports;
+    return new WasmVectorSpace(vectors, metric, layout, at, ex, arena.used - before, false);
   }
 
   private constructor(
     vectors: DenseMatrix,
     metric: DenseMetric,
     layout: Layout,
+    at: Addresses,
     ex: DistanceExports,
-    pages: number,
+    bytes: number,
+    copy: boolean,
   ) {
     this.metric = metric;
     this.rows = layout.rows;
     this.cols = vectors.cols;
-    this.stride = layout.width;
+    this.stride = at.width;
     this.capacity = layout.capacity;
     this.degree = layout.degree;
     this.ex = ex;
-    this.base = layout.base;
-    this.rb = layout.width * 4;
-    this.outAddr = layout.out;
-    this.bytes = pages * WASM_PAGE_BYTES;
-    // The memory never grows again, so these views stay valid.
+    this.base = at.base;
+    this.rb = at.width * 4;
+    this.outAddr = at.out;
+    this.queryAddr = at.query;
+    this.bytes = bytes;
+    // A memory of its own never grows again, and a shared one never
+    // detaches its buffer, so these views stay valid.
     const buffer = ex.memory.buffer;
-    this.query = new Float32Array(buffer, 0, layout.width);
-    this.ids = new Int32Array(buffer, layout.ids, layout.capacity);
-    this.out = new Float32Array(buffer, layout.out, layout.capacity);
-    this.data = new Float32Array(buffer, layout.base, layout.rows * layout.width);
-    copyRows(vectors, layout, this.data);
+    this.query = new Float32Array(buffer, at.query, at.width);
+    this.ids = new Int32Array(buffer, at.ids, layout.capacity);
+    this.out = new Float32Array(buffer, at.out, layout.capacity);
+    this.data = new Float32Array(buffer, at.base, layout.rows * at.width);
+    if (copy) copyRows(vectors, layout, this.data);
     if (layout.graph === null) {
       this.edges = NO_GRAPH;
       this.visited = NO_GRAPH;
     } else {
-      this.edges = new Int32Array(buffer, layout.edges, layout.rows * layout.degree);
-      this.visited = new Int32Array(buffer, layout.visited, layout.rows + 1);
-      copyEdges(layout, this.edges);
+      this.edges = new Int32Array(buffer, at.edges, layout.rows * layout.degree);
+      this.visited = new Int32Array(buffer, at.visited, layout.rows + 1);
+      if (copy) copyEdges(layout, this.edges);
     }
+    ex.init(
+      at.query,
+      at.width * 4,
+      at.base,
+      at.ids,
+      at.out,
+      metric === "ip" ? 1 : 0,
+      at.edges,
+      layout.degree * 4,
+      at.visited,
+      layout.rows,
+    );
   }
 
   setQuery(src: Float32Array, offset = 0): void {
@@ -472,12 +607,17 @@ class WasmVectorSpace implements VectorSpace {
 
   toMany(count: number, from = -1): void {
     checkCount(this, count);
-    this.ex.many(from < 0 ? 0 : this.base + from * this.rb, count);
+    this.ex.many(from < 0 ? this.queryAddr : this.base + from * this.rb, count);
   }
 
   toRange(start: number, count: number, from = -1): void {
     checkRange(this, start, count);
-    this.ex.range(from < 0 ? 0 : this.base + from * this.rb, start, count, this.outAddr);
+    this.ex.range(
+      from < 0 ? this.queryAddr : this.base + from * this.rb,
+      start,
+      count,
+      this.outAddr,
+    );
   }
 
   toAll(from = -1): void {

@@ -101,6 +101,7 @@ export {
 export {
   DEFAULT_VOTE_SETTINGS,
   type LearnerArrays,
+  type ModelMemory,
   type PartArrays,
   Predictor,
   type PredictSettings,

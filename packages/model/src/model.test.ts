@@ -1,5 +1,11 @@
 import { readFileSync } from "node:fs";
-import { AnnexmlError, parseDataset, parseResultFile } from "@annexml/sparse-io";
+import {
+  AnnexmlError,
+  createSharedWasmMemory,
+  normalizeRows,
+  parseDataset,
+  parseResultFile,
+} from "@annexml/sparse-io";
 import { describe, expect, it } from "vitest";
 import {
   AnnexmlModel,
@@ -53,6 +59,60 @@ describe("AnnexmlModel from bytes", () => {
     const unaligned = new Uint8Array(FILE.length + 3);
     unaligned.set(FILE, 3);
     expectPredictionsOfCli(AnnexmlModel.fromBytes(unaligned.subarray(3)));
+  });
+
+  it("read into a shared WebAssembly memory: one copy of the vectors and graphs, the same predictions", () => {
+    const plain = AnnexmlModel.fromBytes(FILE.slice()).toBytes({ compact: "none" });
+    const into = (bytes: Uint8Array) => {
+      const memory = createSharedWasmMemory(bytes.length);
+      if (memory === null) throw new Error("no shared WebAssembly memory on Node?");
+      const view = new Uint8Array(memory.buffer, 0, bytes.length);
+      view.set(bytes);
+      return AnnexmlModel.fromBytes(view, { memory });
+    };
+    const model = into(plain);
+    const memory = model.modelMemory();
+    expect(memory?.resident).toEqual([
+      [true, true],
+      [true, true],
+    ]);
+    expectPredictionsOfCli(model);
+    // Two predictors (two threads' worth) over the one memory, each with its
+    // own scratch there, predict the same, bit for bit.
+    const features = normalizeRows({ ...TEST.features, values: TEST.features.values.slice() });
+    const results = [model.predictor({ k: 10 }), model.predictor({ k: 10 }, memory)].map((p) => {
+      const out = { rows: 100, k: 10, ids: new Int32Array(1000), scores: new Float32Array(1000) };
+      p.predictInto(features, out);
+      return out;
+    });
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]).toEqual(AnnexmlModel.fromBytes(plain).predict(TEST.features, { k: 10 }));
+    // Laid out in leaf order where they are: the same predictions again,
+    // but the model can no longer be saved nor searched by brute force.
+    const rows = model.learners[0].parts[0].rows;
+    const before = model.learners[0].parts[0].embedding.embeddings.slice();
+    model.layOutForSearch();
+    expect(model.modelMemory()?.leafOrdered).toBe(true);
+    const leaf = model.learners[0].parts[0].index.leafRows;
+    const stride = model.learners[0].parts[0].embedding.stride;
+    expect(model.learners[0].parts[0].embedding.embeddings.subarray(0, stride)).toEqual(
+      before.subarray(leaf[0] * stride, (leaf[0] + 1) * stride),
+    );
+    expect(model.learners[0].parts[0].rows).toBe(rows);
+    const laidOut = model.predictor({ k: 10 });
+    const out = { rows: 100, k: 10, ids: new Int32Array(1000), scores: new Float32Array(1000) };
+    laidOut.predictInto(features, out);
+    expect(out).toEqual(results[0]);
+    expect(() => model.toBytes()).toThrow(/laid out for graph search .* cannot be saved/);
+    expect(() => model.predictor({ search: "bruteForce" })).toThrow(/cannot search by brute force/);
+    // A compact model's arrays are decoded copies: nothing resident, same predictions.
+    const compact = into(FILE);
+    expect(compact.modelMemory()?.resident).toEqual([
+      [false, false],
+      [false, false],
+    ]);
+    expectPredictionsOfCli(compact);
+    expect(AnnexmlModel.fromBytes(plain).modelMemory()).toBeNull();
   });
 
   it("writes bytes that read back to the same predictions, the same bytes each time", () => {

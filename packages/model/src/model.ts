@@ -1,3 +1,4 @@
+import { toLeafOrder } from "@annexml/ann-search";
 import {
   AnnexmlError,
   type CsrMatrix,
@@ -6,6 +7,7 @@ import {
   type LabelMatrix,
   normalizeRows,
   validateCsr,
+  type WasmMemory,
 } from "@annexml/sparse-io";
 import type { Compact } from "./compact.js";
 import { normalizeDenseRows } from "./compact.js";
@@ -18,6 +20,7 @@ import { unpack } from "./pack.js";
 import {
   DEFAULT_VOTE_SETTINGS,
   type LearnerArrays,
+  type ModelMemory,
   Predictor,
   type PredictSettings,
 } from "./predictor.js";
@@ -110,6 +113,14 @@ export interface FromBytesOptions {
   source?: string;
   /** A faster CRC-32 than the portable one (the CLI passes zlib's). */
   crc32?: Crc32;
+  /**
+   * The shared WebAssembly memory `bytes` lies in (`bytes.buffer` is its
+   * buffer, `bytes.byteOffset` the file's address there), e.g. a file read
+   * straight into one: the search indexes of every predictor then read the
+   * stored vectors and graphs where they are, so any number of threads
+   * share the one copy (see {@link AnnexmlModel.modelMemory}).
+   */
+  memory?: WasmMemory;
 }
 
 /**
@@ -130,6 +141,8 @@ export class AnnexmlModel {
   /** The last predictor {@link predict} built, by its settings. */
   private cached: { key: string; predictor: Predictor } | null = null;
   private labelLookup: IdLookup | null = null;
+  /** The memory the file was read into, its buffer as the sections see it, and whether {@link layOutForSearch} ran. */
+  private home: { memory: WasmMemory; buffer: ArrayBufferLike; leafOrdered: boolean } | null = null;
 
   constructor(
     readonly info: ModelInfo,
@@ -174,6 +187,12 @@ export class AnnexmlModel {
    * Loading decodes them to float32 once (embeddings re-normalised).
    */
   encode(options: { compact?: Compact } = {}): { meta: unknown; sections: readonly SectionSpec[] } {
+    if (this.home?.leafOrdered) {
+      throw new AnnexmlError(
+        "BAD_OPTION",
+        "this model was laid out for graph search (layOutForSearch): it cannot be saved",
+      );
+    }
     const encoder = new ModelEncoder(options.compact ?? this.compact);
     const sections: SectionSpec[] = [...encoder.head(this.trainLabels, this.ids, this.labelNames)];
     // A shard's learners are stored under their ids in the run.
@@ -214,10 +233,62 @@ export class AnnexmlModel {
     if (!(bytes instanceof Uint8Array) && !buffer)
       throw new AnnexmlError("BAD_OPTION", "fromBytes needs a Uint8Array or an ArrayBuffer");
     const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    return AnnexmlModel.fromContainer(
+    const decoded = AnnexmlModel.fromContainer(
       parseContainer<ModelMeta>(view, source, options.crc32),
       source,
     );
+    if (options.memory)
+      decoded.model.home = { memory: options.memory, buffer: view.buffer, leafOrdered: false };
+    return decoded;
+  }
+
+  /**
+   * The shared memory the model's vectors and graphs were read into (see
+   * {@link FromBytesOptions.memory}), with the partitions whose arrays are
+   * still views of it; null when the model was not read into one. Pass it
+   * to predictors on other threads.
+   */
+  modelMemory(): ModelMemory | null {
+    const home = this.home;
+    if (home === null) return null;
+    const resident = this.learners.map((learner) =>
+      learner.parts.map(
+        (p) =>
+          p.embedding.embeddings.buffer === home.buffer && p.index.edges.buffer === home.buffer,
+      ),
+    );
+    return { memory: home.memory, resident, leafOrdered: home.leafOrdered };
+  }
+
+  /**
+   * Puts the vectors and edges of every partition resident in the model's
+   * memory (see {@link modelMemory}) in their search index's leaf order,
+   * in place: the layout each thread's index would otherwise copy them
+   * into (rows a query explores lie together), made once for all threads.
+   * Predictions stay the same, bit for bit. Afterwards the model is for
+   * graph search only: its embeddings and edges are no longer in the order
+   * of its rows, so {@link encode} / {@link toBytes} and brute-force
+   * predictors refuse it (`BAD_OPTION`), and nothing else may read those
+   * arrays (rebuild graphs before, not after). Does nothing without a
+   * memory, or when done already.
+   */
+  layOutForSearch(): void {
+    const home = this.home;
+    const memory = this.modelMemory();
+    if (home === null || memory === null || home.leafOrdered) return;
+    this.learners.forEach((learner, l) => {
+      learner.parts.forEach((part, k) => {
+        if (!memory.resident[l][k] || part.rows.length === 0) return;
+        const e = part.embedding;
+        toLeafOrder(part.index, {
+          rows: e.rows,
+          cols: e.embSize,
+          stride: e.stride,
+          data: e.embeddings,
+        });
+      });
+    });
+    home.leafOrdered = true;
   }
 
   /** A model from a parsed container (see {@link decode}). */
@@ -350,13 +421,21 @@ export class AnnexmlModel {
    * A predictor for these options, built once (every partition's index set
    * up) and reused: `predictor.predictRow(indices, values, k)` for one row,
    * `predictor.predictInto(rows, out)` for normalised batches. It holds its
-   * own scratch: one per thread.
+   * own scratch: one per thread. `memory`: where its indexes read the
+   * vectors and graphs in place (default the model's own
+   * {@link modelMemory}; a worker thread passes the one it was sent).
    */
-  predictor(options: ModelPredictOptions = {}): Predictor {
-    return new Predictor(this.trainLabels, this.learners, this.predictSettings(options), {
-      ...this.ids,
-      names: this.labelNames,
-    });
+  predictor(
+    options: ModelPredictOptions = {},
+    memory: ModelMemory | null = this.modelMemory(),
+  ): Predictor {
+    return new Predictor(
+      this.trainLabels,
+      this.learners,
+      this.predictSettings(options),
+      { ...this.ids, names: this.labelNames },
+      memory,
+    );
   }
 
   /**

@@ -4,6 +4,7 @@ import {
   buildIndex,
   type IndexArrays,
   indexFromArrays,
+  SpaceArena,
 } from "@annexml/ann-search";
 import {
   type EmbeddingArrays,
@@ -24,9 +25,29 @@ import {
   type LabelMatrix,
   normalizeRows,
   TopK,
+  type WasmMemory,
 } from "@annexml/sparse-io";
 import type { LabelNames } from "./label-names.js";
 import { checkK } from "./options.js";
+
+/**
+ * Where a model's vectors and graphs live, for predictors on any thread
+ * (structured-cloneable: post it to a worker with the model's arrays):
+ * the shared WebAssembly memory, and per learner, per partition, whether
+ * that partition's embeddings and edges are views of it (a compact model's
+ * decoded arrays, or graphs rebuilt in memory, are not).
+ */
+export interface ModelMemory {
+  memory: WasmMemory;
+  resident: boolean[][];
+  /**
+   * Whether the resident partitions' vectors and edges were put in their
+   * search indexes' leaf order (`AnnexmlModel.layOutForSearch`): the
+   * layout a per-thread copy would have, so the search reads them as
+   * fast; graph search only.
+   */
+  leafOrdered: boolean;
+}
 
 /** One partition of one learner, as stored: its training rows, embedding and search index. */
 export interface PartArrays {
@@ -139,6 +160,10 @@ interface RuntimePart {
  * neighbour gets a vote; a label scores the votes of the neighbours that
  * have it; the `topK` best labels come out (ties to the lower label id).
  * Scratch buffers are allocated once per predictor: give each thread its own.
+ * With a {@link ModelMemory}, the graph indexes of its resident partitions
+ * read the vectors and edges in place there (their per-thread scratch
+ * appended to that memory), so predictors on many threads hold one copy of
+ * them; the predictions are the same either way, bit for bit.
  */
 export class Predictor {
   private readonly partitions: PartitionModel[];
@@ -180,6 +205,7 @@ export class Predictor {
     learners: readonly LearnerArrays[],
     private readonly settings: PredictSettings,
     ids: { features?: Int32Array; labels?: Int32Array; names?: LabelNames | null } = {},
+    memory: ModelMemory | null = null,
   ) {
     this.featureIds = ids.features ? new IdLookup(ids.features) : null;
     this.labelIds = ids.labels ?? null;
@@ -187,15 +213,28 @@ export class Predictor {
     const used = learners.slice(0, settings.numLearners);
     this.partitions = used.map((l) => partitionModelFromArrays(l.partition));
     let stride = 1;
-    this.parts = used.map((l) =>
-      l.parts.map((p) => {
+    const arena = memory ? new SpaceArena(memory.memory) : null;
+    this.parts = used.map((l, li) =>
+      l.parts.map((p, k) => {
         if (p.rows.length === 0) return null;
         const embedding = embeddingModelFromArrays(p.embedding);
         stride = Math.max(stride, embedding.stride);
         const vectors = embedding.embeddings;
+        const resident = arena !== null && memory?.resident[li]?.[k] === true;
+        const leafOrdered = resident && memory?.leafOrdered === true;
+        if (leafOrdered && settings.search !== "graph") {
+          throw new AnnexmlError(
+            "BAD_OPTION",
+            "this model was laid out for graph search (layOutForSearch): it cannot search by brute force",
+          );
+        }
         const search =
           settings.search === "graph"
-            ? indexFromArrays(p.index, vectors, { reorder: false })
+            ? indexFromArrays(p.index, vectors, {
+                reorder: false,
+                arena: resident ? arena : undefined,
+                leafOrdered,
+              })
             : buildIndex("bruteForce", vectors, { metric: "cosine" });
         return { rows: p.rows, embedding, search };
       }),

@@ -54,7 +54,9 @@ export type {
 } from "./types.js";
 export {
   compileWasm,
+  createSharedWasmMemory,
   instantiateWasm,
+  WASM_MAX_PAGES,
   WASM_PAGE_BYTES,
   type WasmInstance,
   type WasmMemory,

@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import wabtInit from "wabt";
 import { Rng } from "./random.js";
-import { compileWasm, decodeBase64, instantiateWasm } from "./wasm.js";
+import {
+  compileWasm,
+  createSharedWasmMemory,
+  decodeBase64,
+  instantiateWasm,
+  WASM_PAGE_BYTES,
+} from "./wasm.js";
 
 async function compileWat(source: string): Promise<string> {
   const wabt = await wabtInit();
@@ -62,5 +68,28 @@ describe("compileWasm", () => {
     const other = await compileWat(SIMD_WAT.replace("sum", "total"));
     vi.stubGlobal("WebAssembly", undefined);
     expect(compileWasm(other)).toBeNull();
+  });
+});
+
+describe("createSharedWasmMemory", () => {
+  it("gives a zeroed shared memory of whole pages that grows without moving its bytes", () => {
+    const memory = createSharedWasmMemory(100_000, 4);
+    if (memory === null) throw new Error("no shared WebAssembly memory on Node?");
+    expect(memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(memory.buffer.byteLength).toBe(2 * WASM_PAGE_BYTES);
+    const before = new Uint8Array(memory.buffer);
+    expect(before.every((b) => b === 0)).toBe(true);
+    before[5] = 7;
+    expect(memory.grow(2)).toBe(2); // the old size in pages: where the new ones start
+    expect(before.length).toBe(2 * WASM_PAGE_BYTES); // the old view is still live
+    expect(new Uint8Array(memory.buffer)[5]).toBe(7);
+    expect(() => memory.grow(1)).toThrow(); // past its maximum
+  });
+
+  it("returns null when it cannot be made", () => {
+    expect(createSharedWasmMemory(5 * WASM_PAGE_BYTES, 4)).toBeNull(); // more than the maximum
+    vi.stubGlobal("WebAssembly", undefined);
+    expect(createSharedWasmMemory(100)).toBeNull();
+    vi.unstubAllGlobals();
   });
 });

@@ -26,10 +26,14 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => WasmInstance;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 
 /** Bytes per page of WebAssembly linear memory. */
 export const WASM_PAGE_BYTES = 65536;
+
+/** Pages of the largest 32-bit WebAssembly memory (4 GiB). */
+export const WASM_MAX_PAGES = 65536;
 
 function wasmApi(): WasmApi | null {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
@@ -99,6 +103,32 @@ export function instantiateWasm(module: WasmModule, imports: object = {}): WasmI
   if (api === null) return null;
   try {
     return new api.Instance(module, imports);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A new shared WebAssembly memory of `bytes` bytes (rounded up to pages,
+ * zero-filled), able to grow to `maximum` pages (default the 4 GiB limit):
+ * its `buffer` is a SharedArrayBuffer that worker threads see without a
+ * copy, and a module importing a shared memory can be instantiated over
+ * it on every thread. Null where shared memory is unavailable (no
+ * WebAssembly threads, a browser page that is not cross-origin isolated)
+ * or the memory cannot be allocated. Never throws.
+ */
+export function createSharedWasmMemory(
+  bytes: number,
+  maximum: number = WASM_MAX_PAGES,
+): WasmMemory | null {
+  const api = wasmApi();
+  const initial = Math.ceil(bytes / WASM_PAGE_BYTES);
+  if (api === null || typeof api.Memory !== "function" || !(initial <= maximum)) return null;
+  try {
+    const memory = new api.Memory({ initial, maximum, shared: true });
+    const shared =
+      typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+    return shared ? memory : null;
   } catch {
     return null;
   }

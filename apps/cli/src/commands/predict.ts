@@ -1,3 +1,4 @@
+import { predictOptionsOf } from "@annexml/model";
 import { loadParams, requireFiles } from "../config.js";
 import { predictFile, rebuildGraphs } from "../engine/predict-file.js";
 import { readModelFile } from "../model/files.js";
@@ -13,8 +14,11 @@ export async function runPredict(configFile: string, overrides: string[]): Promi
   requireFiles(params, ["model_file", "predict_file", "result_file"]);
   const reporter = new Reporter({ verbose: params.verbose });
   const start = performance.now();
+  // Into one shared WebAssembly memory: the search kernels of every thread
+  // read the vectors and graphs there, so the model is in memory once.
   const { model, fileBytes } = await readModelFile(params.model_file, {
     shared: params.num_thread > 1,
+    memory: true,
   });
   const load = (performance.now() - start) / 1000;
   reporter.info(
@@ -33,6 +37,9 @@ export async function runPredict(configFile: string, overrides: string[]): Promi
     rebuildGraphs(model, params.num_edge);
     reporter.info(`Rebuilt the search graphs in ${((performance.now() - t) / 1000).toFixed(2)} s`);
   }
+  // Once for every thread, where they are (after any rebuild, which reads
+  // them in row order): the vectors and graphs in the search's leaf order.
+  if (model.predictSettings(predictOptionsOf(params)).search === "graph") model.layOutForSearch();
   const { rows, seconds } = await predictFile(model, params, reporter);
   reporter.info(
     `Done: ${rows} rows in ${seconds.toFixed(2)} s (${(rows / Math.max(seconds, 1e-9)).toFixed(0)} rows/s), ` +

@@ -150,7 +150,11 @@ export function createIndexRunner(threads: number): IndexRunner {
   };
 }
 
-/** Prediction runner over a loaded model (its arrays on shared memory when threaded). */
+/**
+ * Prediction runner over a loaded model (its arrays on shared memory when
+ * threaded; its vectors and graphs read in place by every thread when it
+ * was read into a WebAssembly memory: see `readModelFile`'s `memory`).
+ */
 export function createPredictRunner(
   model: AnnexmlModel,
   options: ModelPredictOptions,
@@ -169,6 +173,9 @@ export function createPredictRunner(
     trainLabels: model.trainLabels,
     learners: model.learners,
     ids: model.ids,
+    // The shared memory the vectors and graphs are in, if the model was read
+    // into one: every worker's indexes read them there (one copy in all).
+    memory: model.modelMemory(),
     options,
   });
   return {

@@ -13,7 +13,13 @@ import {
   type SectionSpec,
   type StoredSection,
 } from "@annexml/model";
-import { AnnexmlError, AtomicFileWriter } from "@annexml/sparse-io";
+import {
+  AnnexmlError,
+  AtomicFileWriter,
+  createSharedWasmMemory,
+  WASM_PAGE_BYTES,
+  type WasmMemory,
+} from "@annexml/sparse-io";
 
 /** zlib's native CRC-32 (the same values as the model package's portable one, ~10x faster). */
 export const nativeCrc = (bytes: Uint8Array, previous = 0) => crc32(bytes, previous);
@@ -105,18 +111,30 @@ export async function readContainer<M>(
   path: string,
   options: { shared?: boolean } = {},
 ): Promise<Container<M>> {
-  return parseContainer<M>(await readModelBytes(path, options), path, nativeCrc);
+  return parseContainer<M>((await readModelBytes(path, options)).bytes, path, nativeCrc);
 }
+
+/**
+ * The largest file read into a WebAssembly memory (see {@link
+ * readModelBytes}): the rest of the 4 GiB, at least 256 MiB, stays for the
+ * prediction threads' scratch.
+ */
+const MAX_MEMORY_FILE = 4 * 2 ** 30 - 256 * 2 ** 20;
 
 /**
  * The bytes of a model file in one buffer (see {@link readContainer}),
  * after checking its magic and version: a foreign or newer file is refused
- * before a buffer of its size is allocated.
+ * before a buffer of its size is allocated. `memory`: straight into a new
+ * shared WebAssembly memory (from address 0; shared with every thread
+ * like `shared`), where the search kernels of every prediction thread then
+ * read the vectors and graphs in place; a plain SharedArrayBuffer (or
+ * ArrayBuffer without `shared`) where that is unavailable or the file is
+ * too large for one (`memory` null then).
  */
 export async function readModelBytes(
   path: string,
-  options: { shared?: boolean } = {},
-): Promise<Uint8Array> {
+  options: { shared?: boolean; memory?: boolean } = {},
+): Promise<{ bytes: Uint8Array; memory: WasmMemory | null }> {
   let size: number;
   let handle: Awaited<ReturnType<typeof open>>;
   try {
@@ -136,8 +154,16 @@ export async function readModelBytes(
     const head = new Uint8Array(Math.min(size, PREAMBLE_BYTES));
     await handle.read(head, 0, head.length, 0);
     peekVersion(head, path);
+    const memory =
+      options.memory && size <= MAX_MEMORY_FILE
+        ? createSharedWasmMemory(alignUp(size, WASM_PAGE_BYTES))
+        : null;
     const bytes = new Uint8Array(
-      options.shared ? new SharedArrayBuffer(alignUp(size, ALIGN)) : new ArrayBuffer(size),
+      memory
+        ? memory.buffer
+        : options.shared
+          ? new SharedArrayBuffer(alignUp(size, ALIGN))
+          : new ArrayBuffer(size),
       0,
       size,
     );
@@ -150,7 +176,7 @@ export async function readModelBytes(
           file: path,
         });
     }
-    return bytes;
+    return { bytes, memory };
   } finally {
     await handle.close();
   }

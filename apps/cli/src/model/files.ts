@@ -6,14 +6,21 @@ import { nativeCrc, readModelBytes, writeContainer } from "./container.js";
  * the file's bytes, with zlib's CRC-32), refusing a truncated or corrupted
  * file, one of a newer format, or one that is not a model. `shared` puts
  * the whole file on one SharedArrayBuffer, so worker threads see every
- * array without a copy.
+ * array without a copy. `memory` (for prediction) reads it into a shared
+ * WebAssembly memory instead, where every predictor's search indexes read
+ * the vectors and graphs in place (see `AnnexmlModel.modelMemory`): one
+ * copy of the model for any number of threads.
  */
 export async function readModelFile(
   path: string,
-  options: { shared?: boolean } = {},
+  options: { shared?: boolean; memory?: boolean } = {},
 ): Promise<DecodedModel> {
-  const bytes = await readModelBytes(path, options);
-  return AnnexmlModel.decode(bytes, { source: path, crc32: nativeCrc });
+  const { bytes, memory } = await readModelBytes(path, options);
+  return AnnexmlModel.decode(bytes, {
+    source: path,
+    crc32: nativeCrc,
+    memory: memory ?? undefined,
+  });
 }
 
 /**

@@ -3,12 +3,17 @@
 ;; and the expansion of a node of a graph over the rows.
 ;;
 ;; Memory layout (byte addresses, 16-aligned, chosen by the JS side and
-;; passed once to $init): the query slot (rb bytes) at 0, ids (i32 per
-;; entry), out (f32 per entry, 3 spare), the stored rows (rb bytes each,
+;; passed once to $init): the query slot (rb bytes), ids (i32 per entry),
+;; out (f32 per entry, 3 spare), the stored rows (rb bytes each,
 ;; zero-padded to a multiple of 4 floats), then optionally the graph: eb
 ;; bytes of i32 neighbour ids per row (-1 = none) and rows + 1 visited
 ;; stamps (the last one, the sentinel that -1 maps to, always "seen"). A
 ;; query is any address of rb bytes: the query slot or a stored row.
+;;
+;; scripts/build-wasm.ts also builds a variant that imports a shared
+;; memory instead of defining its own (the line marked @shared): instances
+;; on several threads then read one copy of the rows and the graph, each
+;; with its own query slot, ids, out and visited stamps elsewhere in it.
 ;;
 ;; Every result is summed the same way, whichever function computes it:
 ;; one f32x4 accumulator per pair over the row's 4-float groups in
@@ -18,7 +23,8 @@
 ;; rows is padded with copies of its first row, whose extra results land
 ;; in out's spare entries (or in the next tile row, written later).
 (module
-  (memory (export "memory") 0)
+  (memory (export "memory") 0) ;; @shared (memory (export "memory") (import "env" "memory") 0 65536 shared)
+  (global $query (mut i32) (i32.const 0))
   (global $rb (mut i32) (i32.const 16))
   (global $base (mut i32) (i32.const 0))
   (global $ids (mut i32) (i32.const 0))
@@ -31,8 +37,9 @@
   ;; Receives the touched lines, so the loads stay.
   (global $sink (mut v128) (v128.const i32x4 0 0 0 0))
 
-  (func (export "init") (param $rb i32) (param $base i32) (param $ids i32) (param $out i32)
+  (func (export "init") (param $query i32) (param $rb i32) (param $base i32) (param $ids i32) (param $out i32)
         (param $ip i32) (param $edges i32) (param $eb i32) (param $visited i32) (param $rows i32)
+    (global.set $query (local.get $query))
     (global.set $rb (local.get $rb))
     (global.set $base (local.get $base))
     (global.set $ids (local.get $ids))
@@ -238,6 +245,6 @@
         (i32.store (local.get $v) (local.get $epoch))
         (local.set $p (i32.add (local.get $p) (local.get $step)))
         (br $next)))
-    (call $many (i32.const 0) (local.get $fresh))
+    (call $many (global.get $query) (local.get $fresh))
     (local.get $fresh))
 )
