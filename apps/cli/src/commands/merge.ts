@@ -18,7 +18,7 @@ export async function runMerge(inputs: readonly string[], output: string): Promi
   if (inputs.length === 0) throw new AnnexmlError("BAD_OPTION", "merge needs at least one model");
   const shards: StoredModel[] = [];
   for (const source of inputs) {
-    const bytes = await readModelBytes(source);
+    const { bytes } = await readModelBytes(source);
     const { meta, pieces } = parseStoredContainer<StoredModel["meta"]>(bytes, source, nativeCrc);
     const info = meta as Partial<StoredModel["meta"]> | null;
     if (info?.arrays?.learners === undefined || info.params === undefined || !info.stats)
