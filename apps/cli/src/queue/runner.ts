@@ -130,6 +130,12 @@ export async function createQueueRunner(
   queue.on("error", () => {});
   events.on("error", () => {});
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+  const connected = (await queue.getWorkers()).length;
+  options.reporter?.info(
+    connected
+      ? `${connected} worker${connected > 1 ? "s" : ""} connected`
+      : `No worker is connected yet: the tasks wait for one (annexml worker --queue ${url})`,
+  );
 
   const board = new ProgressBoard(options.slots);
   const slotOf = new Map<string, number>();
