@@ -94,6 +94,10 @@ try {
     await Promise.all(workers.map((w) => new Promise((r) => w.child.once("exit", r))));
     const same = (await readFile(localModel)).equals(await readFile(queueModel));
     results.push({ run: i, local, queue, same });
+    // Each run's row as soon as it is measured (a long benchmark can be read while it runs).
+    console.error(
+      `run ${i}: local ${local.toFixed(2)} s, queue ${queue.toFixed(2)} s, same bytes: ${same}`,
+    );
   }
 } finally {
   redis.kill("SIGTERM");

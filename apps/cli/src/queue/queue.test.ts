@@ -101,7 +101,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}, command = process.ex
     child,
     out,
     err: "",
-    exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))),
+    exited: new Promise((resolve) => child.on("close", (code) => resolve(code))),
     waitFor: (pattern, ms = 60_000) => {
       const seen = out.find((line) => pattern.test(line));
       if (seen) return Promise.resolve(seen);
@@ -228,6 +228,25 @@ describe.skipIf(!REDIS)("annexml train queue=redis://... (BullMQ workers)", () =
     expect(started.w.out.some((line) => line.includes(`${id} done`))).toBe(false);
     expect(survivor.out.some((line) => line.includes(`${id} done`))).toBe(true);
     await stopWorkers();
+  }, 180_000);
+
+  it("lets a worker sent SIGTERM finish its running task, then exit 0", async () => {
+    const a = await worker();
+    const b = await worker();
+    const run = train("terminated");
+    const started = await Promise.race(
+      [a, b].map((w) => w.waitFor(/part-\d+-\d+ start/).then((line) => ({ w, line }))),
+    );
+    started.w.child.kill("SIGTERM");
+    const id = /(\S+-part-\d+-\d+) start/.exec(started.line)?.[1] as string;
+    expect(await started.w.exited).toBe(0);
+    expect(started.w.out.some((line) => line.includes(`${id} done`))).toBe(true);
+    expect(started.w.out.at(-1)).toBe("annexml worker: stopped");
+    const result = await run;
+    expect(result.code, result.stderr).toBe(0);
+    expect((await readFile(join(dir, "terminated.bin"))).equals(reference)).toBe(true);
+    // The task was not run twice.
+    expect(doneLines([a, b]).filter((line) => line.includes(id))).toHaveLength(1);
   }, 180_000);
 
   it("resumes a killed coordinator: finished tasks are reused, none runs twice", async () => {

@@ -6,6 +6,7 @@ import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { embeddingModelFromArrays } from "@annexml/embed";
+import { AtomicFileWriter } from "@annexml/sparse-io";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { createTrainRunner, type TrainRunner } from "../engine/runner.js";
 import type { PartitionResult, TrainingData, TrainSettings } from "../engine/tasks.js";
@@ -62,6 +63,10 @@ export async function runWorker(options: QueueWorkerOptions, signal?: AbortSigna
   const url = checkQueueUrl(options.url, "--queue");
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   await checkRedis(url);
+  // This command handles SIGINT / SIGTERM itself (finish the running tasks,
+  // then exit): not the CLI's remove-the-temporary-file-and-die handlers,
+  // which would end a task while its result is being written.
+  AtomicFileWriter.onLiveChange(null);
   const software = softwareIdentity();
   const runs = new Map<string, Promise<RunState>>();
   const freeSlots = Array.from({ length: options.threads }, (_, i) => i);
@@ -183,12 +188,18 @@ export async function runWorker(options: QueueWorkerOptions, signal?: AbortSigna
     let stopping = false;
     const stop = (why: string) => {
       if (stopping) {
-        process.exit(130); // a second signal: leave now; the tasks go to other workers
+        // A second signal: leave now (the tasks go to other workers), no temporary file left.
+        AtomicFileWriter.abortAllSync();
+        process.exit(130);
       }
       stopping = true;
       log(`annexml worker: ${why}: finishing the running tasks`);
+      // BullMQ's close waits on promises no socket or timer holds: keep the process up meanwhile.
+      const keepAlive = setInterval(() => {}, 1000);
       void worker.close().then(async () => {
         for (const run of runs.values()) await (await run.catch(() => null))?.runner.close();
+        clearInterval(keepAlive);
+        log("annexml worker: stopped");
         resolve();
       });
     };
