@@ -9,6 +9,7 @@ import type { IndexArrays } from "@annexml/ann-search";
 import type { EmbeddingArrays } from "@annexml/embed";
 import { AnnexmlError } from "@annexml/sparse-io";
 import { type Job, Queue, QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
 import type { TrainRunner } from "../engine/runner.js";
 import type { PartitionResult, TrainingData, TrainSettings } from "../engine/tasks.js";
 import { ProgressBoard } from "../engine/work.js";
@@ -144,6 +145,40 @@ export async function createQueueRunner(
     if (slot !== undefined && typeof progress === "number") board.reporter(slot)(progress);
   });
   const stats = { queued: 0, reused: 0 };
+  // Redis lost mid-run (BullMQ's connections would wait for it forever):
+  // after LOST_MS without an answer to a ping, every waiting call rejects.
+  let reportLost: (error: Error) => void = () => {};
+  const lost = new Promise<never>((_, reject) => {
+    reportLost = reject;
+  });
+  lost.catch(() => {});
+  // Its own connection, failing fast while Redis is away (and reconnecting).
+  const probe = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  probe.on("error", () => {});
+  let silentMs = 0;
+  let pinging = false;
+  const watchdog = setInterval(async () => {
+    if (pinging) return;
+    pinging = true;
+    try {
+      await withTimeout(probe.ping(), WATCH_MS);
+      silentMs = 0;
+    } catch {
+      silentMs += WATCH_MS;
+      if (silentMs >= LOST_MS) {
+        failed = true;
+        reportLost(
+          new AnnexmlError(
+            "QUEUE_UNAVAILABLE",
+            `lost the queue's Redis at ${url}: no answer for ${LOST_MS / 1000} s; the finished tasks stay in ${dir} (run the same command again to resume)`,
+          ),
+        );
+      }
+    } finally {
+      pinging = false;
+    }
+  }, WATCH_MS);
+  // Not unref'd: while Redis is away it may be the only thing keeping the process up.
   const ours = new Set<string>();
   let failed = false;
 
@@ -226,39 +261,67 @@ export async function createQueueRunner(
     board,
     runKey,
     stats,
-    partition: (learner, slot) => result<PartitionResult>("partition", learner, undefined, slot),
+    partition: (learner, slot) =>
+      Promise.race([result<PartitionResult>("partition", learner, undefined, slot), lost]),
     part: async () => {
       throw new Error("the queue runner trains embeddings and search graphs together (trainPart)");
     },
     index: async () => {
       throw new Error("the queue runner trains embeddings and search graphs together (trainPart)");
     },
-    trainPart: (learner, part, _rows, slot) => result<PartResult>("part", learner, part, slot),
+    trainPart: (learner, part, _rows, slot) =>
+      Promise.race([result<PartResult>("part", learner, part, slot), lost]),
     // Every (learner, partition) task goes into the queue at once, in the
     // trainer's order: the workers never wait for the coordinator to write.
     plan: async (tasks) => {
-      for (const { learner, part } of tasks) {
-        const id = jobId(runKey, learner, part);
-        const file = join(dir, RUN_FILES.part(learner, part));
-        if (await exists(file)) continue;
-        planned.set(id, await ensure("part", id, file, base(learner, part)));
-      }
+      const add = async () => {
+        for (const { learner, part } of tasks) {
+          const id = jobId(runKey, learner, part);
+          const file = join(dir, RUN_FILES.part(learner, part));
+          if (await exists(file)) continue;
+          planned.set(id, await ensure("part", id, file, base(learner, part)));
+        }
+      };
+      await Promise.race([add(), lost]);
     },
     close: async () => {
-      if (failed) {
-        // Stop the workers from running the rest of a run that has failed.
-        await Promise.all(
-          [...(await queue.getWaiting()), ...(await queue.getDelayed())]
-            .filter((job) => job.data?.runKey === runKey)
-            .map((job) => job.remove().catch(() => {})),
-        );
-      }
-      await Promise.all([events.close(), queue.close()]);
+      clearInterval(watchdog);
+      probe.disconnect();
+      const cleanUp = async () => {
+        if (failed) {
+          // Stop the workers from running the rest of a run that has failed.
+          await Promise.all(
+            [...(await queue.getWaiting()), ...(await queue.getDelayed())]
+              .filter((job) => job.data?.runKey === runKey)
+              .map((job) => job.remove().catch(() => {})),
+          );
+        }
+        await Promise.all([events.close(), queue.close()]);
+      };
+      // Without Redis, closing would wait for it: give up after a few seconds.
+      // (Disconnecting is not awaited either: without Redis it may never settle.)
+      await withTimeout(cleanUp(), 5000).catch(() => {
+        void events.disconnect().catch(() => {});
+        void queue.disconnect().catch(() => {});
+      });
       options.reporter?.info(
         `Queue run ${runKey}: ${stats.reused} task results reused from work_dir, ${stats.queued} tasks queued`,
       );
     },
   };
+}
+
+/** How often the coordinator pings Redis, and after how long without an answer it stops. */
+const WATCH_MS = 5000;
+const LOST_MS = 30_000;
+
+/** `promise`, or a rejection after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The worker's message about a software mismatch (shared by both sides). */
