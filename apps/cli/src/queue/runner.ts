@@ -145,6 +145,8 @@ export async function createQueueRunner(
     if (slot !== undefined && typeof progress === "number") board.reporter(slot)(progress);
   });
   const stats = { queued: 0, reused: 0 };
+  /** A task failed or Redis was lost: the run's waiting jobs are dropped on close. */
+  let failed = false;
   // Redis lost mid-run (BullMQ's connections would wait for it forever):
   // after LOST_MS without an answer to a ping, every waiting call rejects.
   let reportLost: (error: Error) => void = () => {};
@@ -179,8 +181,6 @@ export async function createQueueRunner(
     }
   }, WATCH_MS);
   // Not unref'd: while Redis is away it may be the only thing keeping the process up.
-  const ours = new Set<string>();
-  let failed = false;
 
   const base = (learner: number, part?: number): TaskJob => ({
     software,
@@ -214,7 +214,6 @@ export async function createQueueRunner(
   };
 
   const finished = async (job: Job<TaskJob>, file: string): Promise<void> => {
-    ours.add(job.id as string);
     try {
       await job.waitUntilFinished(events);
     } catch (error) {
