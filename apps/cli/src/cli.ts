@@ -11,6 +11,7 @@ import { computeStats, formatStats } from "./commands/stats.js";
 import { runTrain } from "./commands/train.js";
 import { paramsHelp } from "./config.js";
 import { describeError } from "./errors.js";
+import { DEFAULT_WORKER_OPTIONS, runWorker } from "./queue/worker.js";
 import { VERSION } from "./version.js";
 
 /** Builds the `annexml` command line program (one sub-command per module). */
@@ -36,6 +37,29 @@ export function buildProgram(): Command {
     .addHelpText("after", trainHelp)
     .action(async (config: string, overrides: string[]) => {
       await runTrain(config, overrides);
+    });
+
+  program
+    .command("worker")
+    .description(
+      "Run the tasks of queued training runs (annexml train CONFIG queue=redis://HOST:PORT work_dir=DIR), on any number of machines: annexml worker --queue redis://HOST:PORT [--threads N]. work_dir must be the same shared directory, at the same path, on every machine. SIGINT/SIGTERM: finish the running tasks, then exit.",
+    )
+    .requiredOption("--queue <url>", "the Redis of the queue, redis://HOST:PORT")
+    .addOption(
+      new Option("--threads <n>", "tasks run at once, one thread each")
+        .default(DEFAULT_WORKER_OPTIONS.threads)
+        .argParser(parsePositiveInt("threads")),
+    )
+    .addOption(
+      new Option(
+        "--lock-ms <ms>",
+        "a task whose worker stops renewing its lock for this long (killed, machine lost) goes to another worker",
+      )
+        .default(DEFAULT_WORKER_OPTIONS.lockMs)
+        .argParser(parsePositiveInt("lock-ms")),
+    )
+    .action(async (options: { queue: string; threads: number; lockMs: number }) => {
+      await runWorker({ url: options.queue, threads: options.threads, lockMs: options.lockMs });
     });
 
   program

@@ -40,6 +40,8 @@ export interface AnnexmlParams {
   predict_file: string;
   model_file: string;
   result_file: string;
+  queue: string;
+  work_dir: string;
 }
 
 type Kind = "int" | "float" | "path" | "text";
@@ -316,6 +318,18 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     default: "",
 
     help: "where predictions go (- = stdout)",
+  },
+  queue: {
+    use: "train",
+    kind: "path",
+    default: "",
+    help: "redis://HOST:PORT: run the training tasks on `annexml worker` processes of any machines through this Redis (needs work_dir); the model is the same as local training's",
+  },
+  work_dir: {
+    use: "train",
+    kind: "path",
+    default: "",
+    help: "with queue: a directory every worker sees at the same path (a shared mount): the prepared data and the task results go there; a rerun of the same command reuses the finished tasks",
   },
 };
 

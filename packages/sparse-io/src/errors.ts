@@ -38,7 +38,14 @@ export type AnnexmlErrorCode =
    * of a model, an output buffer) whose type, shape or values break its
    * documented invariants, e.g. a CSR row with unsorted indices.
    */
-  | "BAD_INPUT";
+  | "BAD_INPUT"
+  /** The task queue of a distributed run (its Redis) cannot be reached. */
+  | "QUEUE_UNAVAILABLE"
+  /**
+   * A task of a distributed run failed on a worker: a worker of another
+   * version, a work directory the worker does not see, or the task's own error.
+   */
+  | "QUEUE_TASK_FAILED";
 
 /** Where in an input an error was found. Lines and columns are 1-based; 0 = unknown. */
 export interface ErrorLocation {

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { IndexArrays } from "@annexml/ann-search";
 import type { EmbeddingArrays } from "@annexml/embed";
-import type { AnnexmlModel, ModelPredictOptions, Predictor } from "@annexml/model";
+import type { AnnexmlModel, ModelPredictOptions, PartArrays, Predictor } from "@annexml/model";
 import type { CsrMatrix, DenseMatrix, KnnResult } from "@annexml/sparse-io";
 import { Piscina } from "piscina";
 import {
@@ -24,6 +24,23 @@ export interface TrainRunner extends IndexRunner {
   part(learner: number, part: number, rows: Int32Array, slot?: number): Promise<EmbeddingArrays>;
   /** Where the tasks report their fraction done (see {@link ProgressBoard}). */
   readonly board: ProgressBoard;
+  /**
+   * Optional: the embedding and the search graph of one partition as one
+   * task (the queue runner's: one job per partition); without it the
+   * trainer calls `part` then `index`.
+   */
+  trainPart?(
+    learner: number,
+    part: number,
+    rows: Int32Array,
+    slot?: number,
+  ): Promise<Pick<PartArrays, "embedding" | "index">>;
+  /**
+   * Optional: hears every non-empty (learner, partition) task, in the order
+   * they will be asked for, before the first is (the queue runner enqueues
+   * them all at once).
+   */
+  plan?(tasks: readonly { learner: number; part: number }[]): Promise<void>;
 }
 
 /** Builds search indexes, in process or on worker threads. */

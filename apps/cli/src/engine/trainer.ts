@@ -24,6 +24,7 @@ import type { AnnexmlParams } from "../config.js";
 import { nativeCrc } from "../model/container.js";
 import { readLabelNamesFile } from "../model/label-names-file.js";
 import { type Phase, Reporter } from "../progress.js";
+import { createQueueRunner } from "../queue/runner.js";
 import { packageVersions } from "../version.js";
 import { estimateAndCheck } from "./estimate.js";
 import { createTrainRunner, type TrainRunner } from "./runner.js";
@@ -176,7 +177,15 @@ async function train(
   const L = learnerIds.length;
   const encoder = sink ? new ModelEncoder(COMPACT_VALUES[params.compact] ?? "none") : null;
   if (sink && encoder) await sink.write(encoder.head(labels, ids, labelNames));
-  const runner = createTrainRunner(trainingData, settings, workers, L + 2 * L * numPartitions);
+  const slots = L + 2 * L * numPartitions;
+  const runner = params.queue
+    ? await createQueueRunner(trainingData, settings, {
+        url: params.queue,
+        workDir: params.work_dir,
+        slots,
+        reporter,
+      })
+    : createTrainRunner(trainingData, settings, workers, slots);
   const board = runner.board;
   try {
     // Every learner's partitioner is the same work: the bars count fractions of learners.
@@ -232,6 +241,9 @@ async function train(
       embedPhase.tick();
       return { rows, embedding: result.embedding, index: result.index };
     };
+    await runner.plan?.(
+      tasks.filter(({ rows }) => rows.length > 0).map(({ l, k }) => ({ learner: l, part: k })),
+    );
     // Streamed: parts are written in task order, each as soon as it and
     // every part before it are done; at most `window` tasks are started
     // ahead of the oldest unwritten one, so few finished parts wait.
@@ -353,6 +365,7 @@ async function trainPart(
   rows: Int32Array,
   slot: number,
 ): Promise<Pick<PartArrays, "embedding" | "index">> {
+  if (runner.trainPart) return runner.trainPart(learner, part, rows, slot);
   const embedding = await runner.part(learner, part, rows, slot);
   runner.board.reporter(slot)(1);
   const vectors = embeddingModelFromArrays(embedding).embeddings;
