@@ -1,4 +1,11 @@
 import {
+  checkRerankerArrays,
+  DEFAULT_RERANK_SETTINGS,
+  type RerankerArrays,
+  type RerankSettings,
+  validateRerankSettings,
+} from "@annexml/rerank";
+import {
   AnnexmlError,
   type CsrMatrix,
   IdLookup,
@@ -126,6 +133,11 @@ export class AnnexmlModel {
     readonly ids: ModelIds = {},
     /** Names of the labels (by the model's dense label ids), or null. */
     readonly labelNames: LabelNames | null = null,
+    /**
+     * The optional label re-ranker (`rerank=1` at training): per-label
+     * scorers over the model's dense feature ids, or null.
+     */
+    readonly reranker: RerankerArrays | null = null,
   ) {
     if (labelNames && labelNames.count !== trainLabels.cols) {
       throw new AnnexmlError(
@@ -170,6 +182,7 @@ export class AnnexmlModel {
     const sizes = this.learners.map((learner) => learner.parts.map((p) => p.rows.length));
     for (const [l, k] of partOrder(sizes))
       sections.push(...encoder.part(l, k, this.learners[l].parts[k]));
+    if (this.reranker) sections.push(...encoder.reranker(this.reranker));
     return { meta: encoder.meta(this.info), sections };
   }
 
@@ -246,6 +259,7 @@ export class AnnexmlModel {
       trainLabels: LabelMatrix;
       ids?: ModelIds;
       labelNames?: { bytes: Uint8Array; offsets: Int32Array };
+      reranker?: RerankerArrays;
       learners: Record<
         string,
         {
@@ -289,7 +303,8 @@ export class AnnexmlModel {
     checkIds(ids.labels, a.trainLabels.cols, "label");
     checkIds(ids.features, ids.features?.length ?? 0, "feature");
     const names = a.labelNames ? labelNamesFromArrays(a.labelNames, a.trainLabels.cols) : null;
-    return new AnnexmlModel(info, a.trainLabels, learners, ids, names);
+    if (a.reranker) checkRerankerArrays(a.reranker, a.trainLabels.cols);
+    return new AnnexmlModel(info, a.trainLabels, learners, ids, names, a.reranker ?? null);
   }
 
   /**
@@ -312,6 +327,8 @@ export class AnnexmlModel {
         merge: o.voteMerge ?? DEFAULT_VOTE_SETTINGS.merge,
         propensity: o.votePropensity ?? DEFAULT_VOTE_SETTINGS.propensity,
       },
+      // Checked with or without a re-ranker; used only with one (weight > 0).
+      ...rerankOf(this.reranker, o.rerankWeight, o.rerankShortlist),
     };
   }
 
@@ -322,10 +339,13 @@ export class AnnexmlModel {
    * own scratch: one per thread.
    */
   predictor(options: ModelPredictOptions = {}): Predictor {
-    return new Predictor(this.trainLabels, this.learners, this.predictSettings(options), {
-      ...this.ids,
-      names: this.labelNames,
-    });
+    return new Predictor(
+      this.trainLabels,
+      this.learners,
+      this.predictSettings(options),
+      { ...this.ids, names: this.labelNames },
+      this.reranker,
+    );
   }
 
   /**
@@ -351,6 +371,24 @@ export class AnnexmlModel {
     predictor.predictInto(features, out);
     return out;
   }
+}
+
+/**
+ * The re-ranking settings of {@link AnnexmlModel.predictSettings}: none
+ * without a re-ranker or at weight 0; weight undefined or negative: the
+ * model's (chosen at training), else 0.5.
+ */
+function rerankOf(
+  reranker: RerankerArrays | null,
+  weight: number | undefined,
+  shortlist: number | undefined,
+): { rerank?: RerankSettings } {
+  const own = reranker?.weight ?? DEFAULT_RERANK_SETTINGS.weight;
+  const rerank = validateRerankSettings({
+    weight: weight === undefined || weight < 0 ? own : weight,
+    shortlist: shortlist ?? DEFAULT_RERANK_SETTINGS.shortlist,
+  });
+  return reranker && rerank.weight > 0 ? { rerank } : {};
 }
 
 /** Labels a model may list beyond those its training rows hold (format 1 files, imports). */

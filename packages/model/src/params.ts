@@ -25,6 +25,10 @@ export interface AnnexmlParams {
   learner_norm: number;
   vote_merge: number;
   vote_propensity: number;
+  rerank: number;
+  rerank_cost: number;
+  rerank_weight: number;
+  rerank_shortlist: number;
   num_thread: number;
   seed: number;
   verbose: number;
@@ -206,6 +210,38 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     min: 0,
     max: 10,
     help: "label scores times w^vote_propensity, w the label's inverse propensity (A = 0.55, B = 1.5): favours rare labels, for PSP@k (0 = off)",
+  },
+  rerank: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 1,
+    help: "1 = also train the label re-ranker: per-label sparse linear scorers on each label's positives against the hard negatives of the ensemble's leave-one-out shortlists (the model grows; prediction re-scores the vote's shortlist)",
+  },
+  rerank_cost: {
+    use: "train",
+    kind: "float",
+    default: 1,
+    min: 1e-6,
+    max: 1e6,
+    help: "re-ranker: loss weight C of each label's L2-regularised squared hinge, 0.5 |w|^2 + C sum max(0, 1 - y w.x)^2",
+  },
+  rerank_weight: {
+    use: "predict",
+    kind: "float",
+    default: -1,
+    min: -1,
+    max: 1,
+    help: "a model with a re-ranker: weight a of its scorers against the vote, score = (1 - a) ln(vote / best vote) + a ln p; 0 = the vote's order, -1 = the model's (chosen at training on held-out training rows)",
+  },
+  rerank_shortlist: {
+    use: "both",
+    kind: "int",
+    default: 50,
+    min: 1,
+    max: 100000,
+    help: "re-ranker: labels of the vote's shortlist re-scored per row (at training: the shortlist the hard negatives come from)",
   },
   num_thread: {
     use: "both",
