@@ -373,19 +373,14 @@ export class AnnexmlModel {
   }
 }
 
-/**
- * The re-ranking settings of {@link AnnexmlModel.predictSettings}: none
- * without a re-ranker or at weight 0; weight undefined or negative: the
- * model's (chosen at training), else 0.5.
- */
+/** The re-ranking settings of {@link AnnexmlModel.predictSettings}: none without a re-ranker or at weight 0. */
 function rerankOf(
   reranker: RerankerArrays | null,
   weight: number | undefined,
   shortlist: number | undefined,
 ): { rerank?: RerankSettings } {
-  const own = reranker?.weight ?? DEFAULT_RERANK_SETTINGS.weight;
   const rerank = validateRerankSettings({
-    weight: weight === undefined || weight < 0 ? own : weight,
+    weight: weight ?? DEFAULT_RERANK_SETTINGS.weight,
     shortlist: shortlist ?? DEFAULT_RERANK_SETTINGS.shortlist,
   });
   return reranker && rerank.weight > 0 ? { rerank } : {};

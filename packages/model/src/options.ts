@@ -107,7 +107,7 @@ export const PREDICT_OPTIONS = {
   voteMerge: { param: "vote_merge", values: ["sum", "max", "mean"] },
   /** Label scores times the inverse propensity to this power (default 0: off; `vote_propensity`). */
   votePropensity: { param: "vote_propensity" },
-  /** A model with a re-ranker: weight of its scorers against the vote in [0, 1], 0 = the vote's order; default (or -1) the model's, chosen at training on held-out rows (`rerank_weight`). */
+  /** A model with a re-ranker: weight of its scorers against the vote in [0, 1], 0 = the vote's order (default 0.5; `rerank_weight`). */
   rerankWeight: { param: "rerank_weight" },
   /** A model with a re-ranker: labels of the vote's shortlist re-scored per row (default 50; `rerank_shortlist`, also the training shortlist). */
   rerankShortlist: { param: "rerank_shortlist" },

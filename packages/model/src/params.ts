@@ -230,10 +230,10 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
   rerank_weight: {
     use: "predict",
     kind: "float",
-    default: -1,
-    min: -1,
+    default: 0.5,
+    min: 0,
     max: 1,
-    help: "a model with a re-ranker: weight a of its scorers against the vote, score = (1 - a) ln(vote / best vote) + a ln p; 0 = the vote's order, -1 = the model's (chosen at training on held-out training rows)",
+    help: "a model with a re-ranker: weight a of its scorers against the vote, score = (1 - a) ln(vote / best vote) + a ln p (0 = the vote's order)",
   },
   rerank_shortlist: {
     use: "both",

@@ -119,15 +119,11 @@ describe("a model with a re-ranker", () => {
     ).toBe(true);
   });
 
-  it("re-ranks with the model's own weight by default (or -1), none at 0 or without a re-ranker", () => {
-    const own = withReranker(base, { ...reranker, weight: 0.8 });
-    expect(own.predictSettings().rerank).toEqual({ weight: 0.8, shortlist: 50 });
-    expect(own.predictSettings({ rerankWeight: -1 }).rerank?.weight).toBe(0.8);
-    expect(own.predictSettings({ rerankWeight: 0.3 }).rerank?.weight).toBe(0.3);
-    expect(own.predictSettings({ rerankWeight: 0 }).rerank).toBeUndefined();
-    expect(model.predictSettings().rerank?.weight).toBe(0.5);
+  it("re-ranks at weight 0.5 by default, not at 0 nor without a re-ranker", () => {
+    expect(model.predictSettings().rerank).toEqual({ weight: 0.5, shortlist: 50 });
+    expect(model.predictSettings({ rerankWeight: 0.3 }).rerank?.weight).toBe(0.3);
+    expect(model.predictSettings({ rerankWeight: 0 }).rerank).toBeUndefined();
     expect(base.predictSettings({ rerankWeight: 0.3 }).rerank).toBeUndefined();
-    expect(AnnexmlModel.fromBytes(own.toBytes()).reranker?.weight).toBe(0.8);
   });
 
   it("refuses a re-ranker of another label count, and a bad re-ranker option", () => {

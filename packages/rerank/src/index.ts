@@ -13,13 +13,7 @@ export {
   validateRerankSettings,
   validateRerankTrainOptions,
 } from "./options.js";
-export {
-  chooseRerankWeight,
-  combineScore,
-  RERANK_WEIGHT_GRID,
-  type RerankerArrays,
-  scoreShortlistImpl,
-} from "./score.js";
+export { combineScore, type RerankerArrays, scoreShortlistImpl } from "./score.js";
 export {
   checkRerankerArrays,
   concatRerankers,
@@ -27,5 +21,4 @@ export {
   rerankExamples,
   trainReranker,
   trainRerankerRange,
-  withoutRows,
 } from "./train.js";

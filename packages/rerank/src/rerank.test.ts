@@ -2,7 +2,6 @@ import type { CsrMatrix, KnnResult, LabelMatrix } from "@annexml/sparse-io";
 import { describe, expect, it } from "vitest";
 import {
   checkRerankerArrays,
-  chooseRerankWeight,
   combineScore,
   concatRerankers,
   type RerankerArrays,
@@ -12,7 +11,6 @@ import {
   trainRerankerRange,
   validateRerankSettings,
   validateRerankTrainOptions,
-  withoutRows,
 } from "./index.js";
 
 /** A seeded generator (xorshift32) for the test data. */
@@ -224,49 +222,5 @@ describe("checkRerankerArrays", () => {
       bias: Float32Array.of(0),
     };
     expect(() => checkRerankerArrays(a, 1)).toThrow(/not ascending/);
-  });
-});
-
-describe("chooseRerankWeight", () => {
-  // 4 rows of one feature each (feature r), 4 labels; row r has label r.
-  // Every shortlist: labels 0..3 with votes 4, 3, 2, 1 (only row 0's first is right).
-  const features = {
-    indptr: Int32Array.of(0, 1, 2, 3, 4),
-    indices: Int32Array.of(0, 1, 2, 3),
-    values: Float32Array.of(1, 1, 1, 1),
-  };
-  const labels = { indptr: Int32Array.of(0, 1, 2, 3, 4), indices: Int32Array.of(0, 1, 2, 3) };
-  const shortlist = {
-    k: 4,
-    ids: Int32Array.from({ length: 16 }, (_, j) => j % 4),
-    scores: Float32Array.from({ length: 16 }, (_, j) => 4 - (j % 4)),
-  };
-  const scorers = (sign: number): RerankerArrays => ({
-    labels: 4,
-    features: 4,
-    indptr: Int32Array.of(0, 1, 2, 3, 4),
-    indices: Int32Array.of(0, 1, 2, 3),
-    weights: Float32Array.of(3 * sign, 3 * sign, 3 * sign, 3 * sign),
-    bias: Float32Array.of(-1, -1, -1, -1),
-  });
-  const rows = Int32Array.of(0, 1, 2, 3);
-
-  it("trusts scorers that know the labels, not ones that are wrong", () => {
-    const good = chooseRerankWeight(scorers(1), features, labels, shortlist, rows, [0.1, 0.5, 0.9]);
-    // At 0.5 and 0.9 each row's own label wins (P@1 = 1 on all 4 rows); the tie goes to 0.5.
-    expect(good.weight).toBe(0.5);
-    expect(good.totals[1]).toBeCloseTo(4 * (1 + 1 / 3 + 1 / 5));
-    expect(good.totals[0]).toBeLessThan(good.totals[1]);
-    const bad = chooseRerankWeight(scorers(-1), features, labels, shortlist, rows, [0.1, 0.5, 0.9]);
-    expect(bad.weight).toBe(0.1);
-  });
-});
-
-describe("withoutRows", () => {
-  it("drops the examples of the rows left out, keeping the order", () => {
-    const e = { labels: 2, indptr: Int32Array.of(0, 3, 5), rows: Int32Array.of(1, 5, -3, -5, 2) };
-    const w = withoutRows(e, (r) => r === 4);
-    expect(Array.from(w.indptr)).toEqual([0, 2, 3]);
-    expect(Array.from(w.rows)).toEqual([1, -3, 2]);
   });
 });

@@ -260,8 +260,6 @@ export function trainReranker(
  * ids, finite weights. Throws an `Error` naming the problem.
  */
 export function checkRerankerArrays(a: RerankerArrays, labels: number): void {
-  if (a.weight !== undefined && !(a.weight >= 0 && a.weight <= 1))
-    throw new Error(`re-ranker weight ${a.weight} is not in [0, 1]`);
   if (a.labels !== labels) throw new Error(`re-ranker of ${a.labels} labels for ${labels} labels`);
   if (a.indptr.length !== labels + 1 || a.bias.length !== labels)
     throw new Error("re-ranker arrays of the wrong length");
@@ -281,26 +279,4 @@ export function checkRerankerArrays(a: RerankerArrays, labels: number): void {
         throw new Error(`re-ranker weight of label ${l} is not finite`);
     }
   }
-}
-
-/**
- * The examples without the rows `drop(row)` says to leave out (the
- * held-out rows {@link chooseRerankWeight} evaluates on), same order.
- */
-export function withoutRows(
-  examples: RerankExamples,
-  drop: (row: number) => boolean,
-): RerankExamples {
-  const L = examples.labels;
-  const indptr = new Int32Array(L + 1);
-  const rows = new Int32Array(examples.rows.length);
-  let n = 0;
-  for (let l = 0; l < L; l++) {
-    for (let p = examples.indptr[l]; p < examples.indptr[l + 1]; p++) {
-      const coded = examples.rows[p];
-      if (!drop(coded > 0 ? coded - 1 : -coded - 1)) rows[n++] = coded;
-    }
-    indptr[l + 1] = n;
-  }
-  return { labels: L, indptr, rows: rows.slice(0, n) };
 }

@@ -12,12 +12,10 @@ import {
   trainingParamsOf,
 } from "@annexml/model";
 import {
-  chooseRerankWeight,
   concatRerankers,
   type RerankExamples,
   type RerankerArrays,
   rerankExamples,
-  withoutRows,
 } from "@annexml/rerank";
 import {
   AnnexmlError,
@@ -264,7 +262,7 @@ async function train(
       rerankSeconds = (performance.now() - t0) / 1000;
       const nnz = reranker.indptr[reranker.labels];
       reporter.info(
-        `Re-ranker: ${reranker.labels} labels, ${nnz} weights, rerank_weight ${reranker.weight} chosen on held-out rows (${rerankSeconds.toFixed(2)} s)`,
+        `Re-ranker: ${reranker.labels} labels, ${nnz} weights (${rerankSeconds.toFixed(2)} s)`,
       );
       if (sink && encoder) await sink.write(encoder.reranker(reranker));
     }
@@ -376,22 +374,7 @@ async function trainRerankStage(
     const options = { seed: params.seed, cost: params.rerank_cost };
     const train = (e: RerankExamples) =>
       Promise.all(ranges.map(([a, b]) => runner.labels(features, e, a, b, options)));
-    // The score weight: scorers trained without every 5th row, the weight
-    // that ranks those rows' labels best (their shortlists left them out too).
-    const heldOut = (r: number) => r % 5 === 4;
-    const fold = withoutRows(examples, heldOut);
-    const foldScorers = concatRerankers(await train(workers > 0 ? onShared(fold) : fold));
-    const heldOutRows = Int32Array.from({ length: Math.floor(n / 5) }, (_, i) => 5 * i + 4);
-    const { weight } = chooseRerankWeight(
-      foldScorers,
-      features,
-      labels,
-      { k: c, ids, scores },
-      heldOutRows,
-    );
-    const reranker = concatRerankers(await train(shared));
-    reranker.weight = weight;
-    return reranker;
+    return concatRerankers(await train(shared));
   } finally {
     await runner.close();
   }
