@@ -79,7 +79,7 @@ export const RUN_OPTIONS = {
    * rows, used at prediction (see `rerankWeight`).
    */
   rerank: { param: "rerank", values: [false, true] },
-  /** Loss weight C of the re-ranker's per-label squared hinge (`rerank_cost`, default 1). */
+  /** Loss weight C of the re-ranker's per-label squared hinge (`rerank_cost`, default 0.3). */
   rerankCost: { param: "rerank_cost" },
   /** Labels of each training row's shortlist the re-ranker's hard negatives come from (`rerank_shortlist`, default 50). */
   rerankShortlist: { param: "rerank_shortlist" },

@@ -222,7 +222,7 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
   rerank_cost: {
     use: "train",
     kind: "float",
-    default: 1,
+    default: 0.3,
     min: 1e-6,
     max: 1e6,
     help: "re-ranker: loss weight C of each label's L2-regularised squared hinge, 0.5 |w|^2 + C sum max(0, 1 - y w.x)^2",

@@ -2,7 +2,7 @@ import { AnnexmlError } from "@annexml/sparse-io";
 
 /** How the per-label scorers are trained (see {@link trainReranker}). */
 export interface RerankTrainOptions {
-  /** Loss weight C of the L2-regularised squared hinge: `0.5 |w|^2 + C sum max(0, 1 - y w.x)^2` (default 1). */
+  /** Loss weight C of the L2-regularised squared hinge: `0.5 |w|^2 + C sum max(0, 1 - y w.x)^2` (default 0.3). */
   cost: number;
   /** Dual coordinate descent epochs per label at most (default 20). */
   epochs: number;
@@ -16,7 +16,7 @@ export interface RerankTrainOptions {
 
 /** The defaults of {@link RerankTrainOptions} (measured on bibtex and delicious, see the README). */
 export const DEFAULT_RERANK_TRAIN_OPTIONS: Readonly<RerankTrainOptions> = Object.freeze({
-  cost: 1,
+  cost: 0.3,
   epochs: 20,
   tolerance: 0.05,
   prune: 0.01,
