@@ -36,7 +36,8 @@ export function partOrder(partitionSizes: readonly (readonly number[])[]): [numb
  * writer that streams them (the CLI's trainer) or one that has the whole
  * model ({@link AnnexmlModel.encode}): {@link head} first, then every
  * learner's {@link partition}, then the {@link part}s (in {@link partOrder}
- * for byte-identical files), then {@link meta} for the index. Nothing is
+ * for byte-identical files), then the optional {@link reranker}, then
+ * {@link meta} for the index. Nothing is
  * kept but the JSON skeleton. `compact`: see {@link Compact}.
  */
 export class ModelEncoder {
