@@ -4,6 +4,7 @@ import type { EvalCommandOptions } from "./commands/eval.js";
 import { runEval } from "./commands/eval.js";
 import { IMPORT_OPTIONS_HELP, runImport } from "./commands/import.js";
 import { runInfo } from "./commands/info.js";
+import { runMerge } from "./commands/merge.js";
 import { runPredict } from "./commands/predict.js";
 import { addServeCommand } from "./commands/serve.js";
 import { computeStats, formatStats } from "./commands/stats.js";
@@ -76,6 +77,17 @@ export function buildProgram(): Command {
     .option("--to <storage>", "f16 (about 2x smaller) or int8 (about 3x smaller)", "f16")
     .action(async (input: string, output: string, options: { to: string }) => {
       print(await runCompact(input, output, options.to));
+    });
+
+  program
+    .command("merge")
+    .description(
+      "Join learner shards of one training run (train ... learners=0-4) into one model, byte-identical to training all learners at once: annexml merge SHARD... -o OUT_MODEL. The shards must come from the same data, parameters and version.",
+    )
+    .argument("<shards...>", "models written by annexml train with learners=...")
+    .requiredOption("-o, --output <model>", "the merged model to write")
+    .action(async (inputs: string[], options: { output: string }) => {
+      print(await runMerge(inputs, options.output));
     });
 
   program

@@ -85,5 +85,15 @@ describe("annexml train rerank=1", () => {
     const r = await annexml(["train", CONFIG, "rerank=2", `model_file=${join(dir, "x.model")}`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/rerank/);
+    // A shard holds a part of the ensemble: the re-ranker is refused there.
+    const shard = await annexml([
+      "train",
+      CONFIG,
+      "rerank=1",
+      "learners=0-1",
+      `model_file=${join(dir, "s.model")}`,
+    ]);
+    expect(shard.code).toBe(2);
+    expect(shard.stderr).toMatch(/option 'rerank' 1 needs every learner, but learners is "0-1"/);
   });
 });

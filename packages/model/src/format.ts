@@ -299,21 +299,31 @@ export class ContainerEncoder {
     cols?: number,
   ): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (const piece of encodeSection(name, array, encoding, rowLength, cols)) {
-      if (this.names.has(piece.name)) throw new Error(`duplicate model section '${piece.name}'`);
-      this.names.add(piece.name);
-      this.padTo(alignUp(this.at), out);
-      this.entries.push({
-        name: piece.name,
-        type: piece.type,
-        length: piece.length,
-        offset: this.at,
-        crc32: checksum(piece.bytes, this.crc),
-        ...(piece.padded ? { padded: piece.padded } : {}),
-      });
-      out.push(piece.bytes);
-      this.at += piece.bytes.length;
-    }
+    for (const piece of encodeSection(name, array, encoding, rowLength, cols))
+      out.push(...this.stored(piece));
+    return out;
+  }
+
+  /** One piece exactly as stored (e.g. read by {@link parseStoredContainer}): its bytes are not re-encoded. */
+  stored(piece: StoredSection): Uint8Array[] {
+    if (this.names.has(piece.name)) throw new Error(`duplicate model section '${piece.name}'`);
+    if (piece.bytes.length !== piece.length * SECTION_TYPES[piece.type].bytes)
+      throw new Error(
+        `model section '${piece.name}': ${piece.bytes.length} bytes for ${piece.length} ${piece.type}`,
+      );
+    this.names.add(piece.name);
+    const out: Uint8Array[] = [];
+    this.padTo(alignUp(this.at), out);
+    this.entries.push({
+      name: piece.name,
+      type: piece.type,
+      length: piece.length,
+      offset: this.at,
+      crc32: checksum(piece.bytes, this.crc),
+      ...(piece.padded ? { padded: piece.padded } : {}),
+    });
+    out.push(piece.bytes);
+    this.at += piece.bytes.length;
     return out;
   }
 
@@ -411,6 +421,45 @@ export function parseContainer<M>(
   source = "model",
   crc: Crc32 = jsCrc32,
 ): Container<M> {
+  const { meta, raw, types, paddings, fileBytes, version, buffer } = checkContainer<M>(
+    input,
+    source,
+    crc,
+  );
+  const { sections, stored } = decodeSections(raw, types, paddings, buffer, source);
+  return { meta, sections, stored, fileBytes, version };
+}
+
+/**
+ * Reads a container like {@link parseContainer} (every check included) but
+ * keeps the sections as stored, in file order: what a tool that rewrites
+ * models without changing their bytes needs (`annexml merge` joins learner
+ * shards this way, so compact sections are copied, not re-encoded).
+ */
+export function parseStoredContainer<M>(
+  input: Uint8Array,
+  source = "model",
+  crc: Crc32 = jsCrc32,
+): { meta: M; pieces: StoredSection[]; fileBytes: number; version: number } {
+  const { meta, pieces, fileBytes, version } = checkContainer<M>(input, source, crc);
+  return { meta, pieces, fileBytes, version };
+}
+
+/** The checks and section table shared by {@link parseContainer} and {@link parseStoredContainer}. */
+function checkContainer<M>(
+  input: Uint8Array,
+  source: string,
+  crc: Crc32,
+): {
+  meta: M;
+  raw: Map<string, StoredArray>;
+  types: Map<string, SectionType>;
+  paddings: Map<string, { cols: number; stride: number }>;
+  pieces: StoredSection[];
+  fileBytes: number;
+  version: number;
+  buffer: ArrayBufferLike;
+} {
   let bytes = input;
   if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice();
   const size = bytes.length;
@@ -487,6 +536,7 @@ export function parseContainer<M>(
   const raw = new Map<string, StoredArray>();
   const types = new Map<string, SectionType>();
   const paddings = new Map<string, { cols: number; stride: number }>();
+  const pieces: StoredSection[] = [];
   const dataStart = version === 1 ? indexEnd : PREAMBLE_BYTES;
   const dataEnd = version === 1 ? size : indexStart;
   let at = dataStart;
@@ -531,12 +581,27 @@ export function parseContainer<M>(
       }
       paddings.set(entry.name, { cols, stride });
     }
+    pieces.push({
+      name: entry.name,
+      type: entry.type,
+      length: entry.length,
+      bytes: data,
+      ...(entry.padded !== undefined ? { padded: paddings.get(entry.name) } : {}),
+    });
     at = entry.offset + byteLength;
   }
   if (!allZero(bytes, at, dataEnd))
     throw bad(source, "corrupted model: non-zero padding after the last section");
-  const { sections, stored } = decodeSections(raw, types, paddings, bytes.buffer, source);
-  return { meta: index.meta, sections, stored, fileBytes: size, version };
+  return {
+    meta: index.meta,
+    raw,
+    types,
+    paddings,
+    pieces,
+    fileBytes: size,
+    version,
+    buffer: bytes.buffer,
+  };
 }
 
 /**

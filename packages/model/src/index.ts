@@ -42,12 +42,14 @@ export {
   MODEL_MAGIC,
   PREAMBLE_BYTES,
   parseContainer,
+  parseStoredContainer,
   peekVersion,
   type SectionArray,
   type SectionEncoding,
   type SectionEntry,
   type SectionSpec,
   type SectionType,
+  type StoredSection,
 } from "./format.js";
 export {
   LabelNames,
@@ -106,3 +108,4 @@ export {
   scoreDigits,
   type VoteSettings,
 } from "./predictor.js";
+export { learnerIdsOf, mergeShards, parseLearners, type StoredModel } from "./shards.js";

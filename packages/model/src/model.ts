@@ -28,6 +28,7 @@ import {
   Predictor,
   type PredictSettings,
 } from "./predictor.js";
+import { learnerIdsOf } from "./shards.js";
 
 /** The training parameters a model keeps: one definition, in `./options.ts`. */
 export { TRAINING_PARAM_NAMES, type TrainingParams } from "./options.js";
@@ -51,6 +52,11 @@ export interface ModelInfo {
     nnz: number;
     usedFeatures?: number;
     usedLabels?: number;
+    /**
+     * CRC-32 of the training rows (ids renumbered, before normalising),
+     * as 8 hex digits: shards of one run must have the same (models from 0.x on).
+     */
+    fingerprint?: string;
   };
   /** Partitions per learner and their sizes, training P@1..5 when measured. */
   stats: {
@@ -63,6 +69,12 @@ export interface ModelInfo {
   versions: Record<string, string>;
   /** Free-form notes (e.g. how an imported model's quirks are reproduced). */
   notes?: string[];
+  /**
+   * A learner shard (`learners=...` at training) holds only these learners
+   * of the run's `num_learner` (ascending; the stats are theirs, in this
+   * order); `annexml merge` joins shards. Absent: learners 0 .. n - 1.
+   */
+  shard?: { learners: number[] };
 }
 
 interface ModelMeta extends ModelInfo {
@@ -176,12 +188,14 @@ export class AnnexmlModel {
   encode(options: { compact?: Compact } = {}): { meta: unknown; sections: readonly SectionSpec[] } {
     const encoder = new ModelEncoder(options.compact ?? this.compact);
     const sections: SectionSpec[] = [...encoder.head(this.trainLabels, this.ids, this.labelNames)];
-    this.learners.forEach((learner, l) => {
-      sections.push(...encoder.partition(l, learner.partition));
+    // A shard's learners are stored under their ids in the run.
+    const ids = learnerIdsOf(this.info, this.learners.length);
+    this.learners.forEach((learner, i) => {
+      sections.push(...encoder.partition(ids[i], learner.partition));
     });
     const sizes = this.learners.map((learner) => learner.parts.map((p) => p.rows.length));
-    for (const [l, k] of partOrder(sizes))
-      sections.push(...encoder.part(l, k, this.learners[l].parts[k]));
+    for (const [i, k] of partOrder(sizes))
+      sections.push(...encoder.part(ids[i], k, this.learners[i].parts[k]));
     if (this.reranker) sections.push(...encoder.reranker(this.reranker));
     return { meta: encoder.meta(this.info), sections };
   }
@@ -229,9 +243,11 @@ export class AnnexmlModel {
       model.compact = compactOf(container.stored);
       // Compact embeddings are near unit length only: make them unit again
       // (before the search indexes check it).
-      model.learners.forEach((learner, l) => {
+      const learnerIds = learnerIdsOf(info, model.learners.length);
+      model.learners.forEach((learner, i) => {
         learner.parts.forEach((part, k) => {
-          const type = container.stored.get(`m.learners.${l}.parts.${k}.embedding.embeddings`);
+          const name = `m.learners.${learnerIds[i]}.parts.${k}.embedding.embeddings`;
+          const type = container.stored.get(name);
           if (type === "f16" || type === "i8")
             normalizeDenseRows(part.embedding.embeddings, part.embedding.stride);
         });
@@ -280,8 +296,23 @@ export class AnnexmlModel {
       );
     }
     const learners: LearnerArrays[] = [];
-    for (let l = 0; l < Object.keys(a.learners).length; l++) {
-      const learner = a.learners[String(l)];
+    // A shard's learners keep their ids in the run (see `ModelInfo.shard`).
+    const shard = info.shard?.learners;
+    if (
+      shard !== undefined &&
+      !(
+        Array.isArray(shard) &&
+        shard.every((l, i) => Number.isSafeInteger(l) && l >= (i ? shard[i - 1] + 1 : 0))
+      )
+    )
+      throw new Error("the shard's learner ids must be ascending integers >= 0");
+    const learnerIds = shard ?? Object.keys(a.learners).map((_, l) => l);
+    if (learnerIds.length !== Object.keys(a.learners).length)
+      throw new Error(
+        `${Object.keys(a.learners).length} learners, the info lists ${learnerIds.length}`,
+      );
+    for (const l of learnerIds) {
+      const learner = Object.hasOwn(a.learners, String(l)) ? a.learners[String(l)] : undefined;
       if (!learner) throw new Error(`learner ${l} is missing`);
       const parts: LearnerArrays["parts"] = [];
       for (let k = 0; k < Object.keys(learner.parts).length; k++)

@@ -85,6 +85,8 @@ export const RUN_OPTIONS = {
   rerankShortlist: { param: "rerank_shortlist" },
   /** How the model is saved: `"none"` (float32, default), `"f16"` or `"int8"` (`compact` 0 / f16 / int8; sets `model.compact`). */
   compact: { param: "compact", values: ["none", "f16", "int8"] },
+  /** Train only these learners, e.g. `"0-4"` or `"0,3,5-7"` (default `""`: all): a shard for `annexml merge` (`learners`). */
+  learners: { param: "learners" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** Prediction options that have a config parameter (`k` has none: the CLI writes 10 labels). */
@@ -215,6 +217,11 @@ function toParam(spec: OptionSpec, value: unknown, what: string): number | strin
     if (typeof value !== "string" || value === "") {
       throw optionError(`${what} must be a file path (a non-empty string), but is ${show(value)}`);
     }
+    return value;
+  }
+  if (p.kind === "text") {
+    if (typeof value !== "string")
+      throw optionError(`${what} must be a string, but is ${show(value)}`);
     return value;
   }
   if (typeof value !== "number") {

@@ -38,6 +38,7 @@ export interface AnnexmlParams {
   dry_run: number;
   max_memory: number;
   result_format: number;
+  learners: string;
   train_file: string;
   label_names: string;
   predict_file: string;
@@ -45,7 +46,7 @@ export interface AnnexmlParams {
   result_file: string;
 }
 
-type Kind = "int" | "float" | "path";
+type Kind = "int" | "float" | "path" | "text";
 
 /** How one parameter is checked and documented. */
 export interface ParamSpec {
@@ -319,6 +320,12 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     names: ["original", "jsonl"],
     help: "result_file format: original = the original's lines (true labels TAB label:score,...), jsonl = one JSON object per row: truth, labels, scores, and names when the model has them",
   },
+  learners: {
+    use: "train",
+    kind: "text",
+    default: "",
+    help: "train only these learners (e.g. 0-4 or 0,3,5-7; empty = all num_learner): a shard with the seeds of the full run; annexml merge joins shards into the full model",
+  },
   train_file: {
     use: "train",
     kind: "path",
@@ -370,10 +377,11 @@ function unknownKey(key: string, origin: string): AnnexmlError {
 /** Checks and converts one value; `raw` is a JSON value or the text of `key=value`. */
 function coerce(key: keyof AnnexmlParams, raw: unknown, origin: string): number | string {
   const spec = PARAMS[key];
-  if (spec.kind === "path") {
+  if (spec.kind === "path" || spec.kind === "text") {
     if (typeof raw !== "string") {
+      const what = spec.kind === "path" ? "a file path (a string)" : "a string";
       throw configError(
-        `parameter '${key}' in ${origin} must be a file path (a string), but is ${JSON.stringify(raw)}`,
+        `parameter '${key}' in ${origin} must be ${what}, but is ${JSON.stringify(raw)}`,
       );
     }
     return raw;
@@ -457,7 +465,7 @@ export function requireFiles(params: AnnexmlParams, names: readonly (keyof Annex
 export function paramsHelp(filter?: (spec: ParamSpec) => boolean): string {
   const rows = PARAM_NAMES.filter((n) => !filter || filter(PARAMS[n])).map((name) => {
     const spec = PARAMS[name];
-    const def = spec.kind === "path" ? "" : ` (default ${spec.default})`;
+    const def = spec.kind === "path" || spec.kind === "text" ? "" : ` (default ${spec.default})`;
     return `  ${name.padEnd(16)}${spec.help}${def}`;
   });
   return rows.join("\n");

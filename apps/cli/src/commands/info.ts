@@ -17,6 +17,7 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
     params: info.params,
     data: info.data,
     learners: model.numLearners,
+    shard: info.shard ?? null,
     partitionsPerLearner: info.stats.partitions,
     partitionSizes: {
       min: Math.min(...partSizes),
@@ -48,7 +49,7 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
     `training data: ${info.data.file || "(in memory)"}: ${info.data.rows} rows, ${idRange(info.data.features, info.data.usedFeatures)} features, ${idRange(info.data.labels, info.data.usedLabels)} labels, ${info.origin === "annexml-cpp" ? "non-zeros not recorded by the original" : `${info.data.nnz} non-zeros`}`,
-    `learners: ${model.numLearners}, partitions per learner: ${[...new Set(info.stats.partitions)].join("/")}` +
+    `learners: ${model.numLearners}${info.shard ? ` (a shard: learners ${info.shard.learners.join(",")} of ${info.params.num_learner}; annexml merge joins shards)` : ""}, partitions per learner: ${[...new Set(info.stats.partitions)].join("/")}` +
       `, rows per partition: ${summary.partitionSizes.min}..${summary.partitionSizes.max}`,
     `label names: ${
       model.labelNames
@@ -60,7 +61,8 @@ export async function runInfo(modelFile: string, json: boolean): Promise<string>
   ];
   if (info.stats.trainPrecision) {
     lines.push("training P@1..5 per learner:");
-    info.stats.trainPrecision.forEach((p, l) => {
+    info.stats.trainPrecision.forEach((p, i) => {
+      const l = info.shard ? info.shard.learners[i] : i;
       lines.push(`  ${l}: ${p.map((v) => v.toFixed(4)).join(" ")}`);
     });
   }

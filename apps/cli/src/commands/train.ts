@@ -63,7 +63,8 @@ export async function trainAndSave(params: AnnexmlParams, reporter: Reporter): P
   const { info, timings } = result;
   const precision = info.stats.trainPrecision;
   if (precision) {
-    precision.forEach((p, l) => {
+    precision.forEach((p, i) => {
+      const l = info.shard ? info.shard.learners[i] : i;
       reporter.info(
         `Learner ${String(l).padStart(2)}: ${p.map((v, i) => `P@${i + 1} ${v.toFixed(4)}`).join(", ")}`,
       );

@@ -6,7 +6,7 @@ import {
   AnnexmlModel,
   COMPACT_VALUES,
   ModelEncoder,
-  Predictor,
+  parseLearners,
   partOrder,
   trainingOptionsOf,
   trainingParamsOf,
@@ -27,6 +27,7 @@ import {
   readDataset,
 } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
+import { nativeCrc } from "../model/container.js";
 import { readLabelNamesFile } from "../model/label-names-file.js";
 import { type Phase, Reporter } from "../progress.js";
 import { packageVersions } from "../version.js";
@@ -115,6 +116,15 @@ async function train(
 ): Promise<{ model: AnnexmlModel | null; meta: unknown; info: ModelInfo; timings: TrainTimings }> {
   const start = performance.now();
   const threads = params.num_thread;
+  // A shard trains some learners, each with its seeds in the full run.
+  const learnerIds = parseLearners(params.learners, params.num_learner);
+  if (params.rerank === 1 && learnerIds.length < params.num_learner) {
+    // The re-ranker learns from the whole ensemble's shortlists: a shard has a part of it.
+    throw new AnnexmlError(
+      "BAD_OPTION",
+      `option 'rerank' 1 needs every learner, but learners is ${JSON.stringify(params.learners)} (of num_learner ${params.num_learner}): train the re-ranker on the full run, not on a shard`,
+    );
+  }
   // Streaming keeps the main thread free (it writes, and handles signals):
   // the tasks run on worker threads, the data on shared memory.
   const workers = sink ? Math.max(threads, 1) : threads > 1 ? threads : 0;
@@ -134,6 +144,7 @@ async function train(
   const compactLabels = compactColumns(dataset.labels, { inPlace: true });
   const features = compactFeatures.matrix;
   const labels = compactLabels.matrix;
+  const fingerprint = dataFingerprint(features, labels, compactFeatures.ids, compactLabels.ids);
   const ids = {
     ...(compactFeatures.ids ? { features: compactFeatures.ids } : {}),
     ...(compactLabels.ids ? { labels: compactLabels.ids } : {}),
@@ -155,7 +166,7 @@ async function train(
   const numPartitions = Math.max(Math.floor(n / params.cluster_size), 1);
   reporter.info(
     `Train data: ${n} rows, ${features.cols} features, ${labels.cols} labels, ${features.indices.length} non-zeros` +
-      ` (${load.toFixed(2)} s); ${params.num_learner} learners x ${numPartitions} partitions, ${threads} thread${threads > 1 ? "s" : ""}`,
+      ` (${load.toFixed(2)} s); ${shardText(learnerIds, params.num_learner)} x ${numPartitions} partitions, ${threads} thread${threads > 1 ? "s" : ""}`,
   );
 
   const settings: TrainSettings = {
@@ -176,22 +187,21 @@ async function train(
         : graph;
   }
   // Progress slots: one per partitioner, then an embedding and a graph per partition.
-  const L = params.num_learner;
+  // Below, learner i of this run is learner learnerIds[i] of the full run.
+  const L = learnerIds.length;
   const encoder = sink ? new ModelEncoder(COMPACT_VALUES[params.compact] ?? "none") : null;
   if (sink && encoder) await sink.write(encoder.head(labels, ids, labelNames));
   const runner = createTrainRunner(trainingData, settings, workers, L + 2 * L * numPartitions);
   const board = runner.board;
   try {
-    const learnerIds = Array.from({ length: L }, (_, l) => l);
-
     // Every learner's partitioner is the same work: the bars count fractions of learners.
     const partitionPhase = reporter.phase("partitioning", L, "learners", L);
     const partitionWeights = new Float64Array(L).fill(1);
     const stopPartitionTicker = ticker(board, partitionPhase, partitionWeights, 0);
     const partitions: PartitionResult[] = await Promise.all(
-      learnerIds.map(async (l) => {
-        const result = await runner.partition(l, l);
-        board.reporter(l)(1);
+      learnerIds.map(async (l, i) => {
+        const result = await runner.partition(l, i);
+        board.reporter(i)(1);
         partitionPhase.tick();
         return result;
       }),
@@ -200,15 +210,17 @@ async function train(
     const partitionSeconds = partitionPhase.done();
 
     if (sink && encoder) {
-      for (const [l, p] of partitions.entries()) await sink.write(encoder.partition(l, p.arrays));
+      for (const [i, p] of partitions.entries())
+        await sink.write(encoder.partition(learnerIds[i], p.arrays));
     }
 
     // One task per (learner, partition), largest first so threads finish together.
     const groups = partitions.map((p) => groupByPartition(p.assignment, p.arrays.k));
-    const tasks = partOrder(groups.map((g) => g.map((rows) => rows.length))).map(([l, k]) => ({
-      l,
+    const tasks = partOrder(groups.map((g) => g.map((rows) => rows.length))).map(([i, k]) => ({
+      i,
+      l: learnerIds[i],
       k,
-      rows: groups[l][k],
+      rows: groups[i][k],
     }));
     const parts: PartArrays[][] = groups.map((g) => new Array(g.length));
     const precisions: { precision?: ArrayLike<number>; rows: number }[][] = groups.map(() => []);
@@ -242,11 +254,11 @@ async function train(
     // a streamed run then keeps every part too (memory: about the model size).
     const rerank = params.rerank === 1;
     const window = sink ? 2 * workers + 1 : tasks.length;
-    await inOrder(tasks.length, window, runTask, async (i, part) => {
-      const { l, k } = tasks[i];
-      precisions[l].push({ precision: part.embedding.precision, rows: part.rows.length });
+    await inOrder(tasks.length, window, runTask, async (t, part) => {
+      const { i, l, k } = tasks[t];
+      precisions[i].push({ precision: part.embedding.precision, rows: part.rows.length });
       if (sink && encoder) await sink.write(encoder.part(l, k, part));
-      if (!sink || rerank) parts[l][k] = part;
+      if (!sink || rerank) parts[i][k] = part;
     });
     stopEmbedTicker();
     const embedSeconds = embedPhase.done();
@@ -279,6 +291,7 @@ async function train(
         nnz: features.indptr[features.rows],
         usedFeatures: features.cols,
         usedLabels: labels.cols,
+        fingerprint,
       },
       stats: {
         partitions: partitions.map((p) => p.arrays.k),
@@ -289,6 +302,7 @@ async function train(
           : {}),
       },
       versions: packageVersions(),
+      ...(L < params.num_learner ? { shard: { learners: learnerIds } } : {}),
     };
     const total = (performance.now() - start) / 1000;
     const timings: TrainTimings = {
@@ -503,4 +517,46 @@ function learnerPrecision(
     rows += part.rows;
   }
   return total.map((t) => (rows ? t / rows : 0));
+}
+
+/**
+ * CRC-32 (8 hex digits) of the training rows as trained on: renumbered ids
+ * (and the original ids), values before normalising. Shards of one run
+ * must agree on it (`annexml merge` checks).
+ */
+function dataFingerprint(
+  features: CsrMatrix,
+  labels: LabelMatrix,
+  featureIds: Int32Array | null | undefined,
+  labelIds: Int32Array | null | undefined,
+): string {
+  let crc = 0;
+  const add = (array: Int32Array | Float32Array | null | undefined) => {
+    if (array)
+      crc = nativeCrc(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), crc);
+  };
+  for (const array of [
+    features.indptr,
+    features.indices,
+    features.values,
+    labels.indptr,
+    labels.indices,
+  ])
+    add(array);
+  add(featureIds);
+  add(labelIds);
+  return crc.toString(16).padStart(8, "0");
+}
+
+/** "15 learners", or for a shard "learners 0-4 of 15". */
+function shardText(learnerIds: readonly number[], numLearners: number): string {
+  if (learnerIds.length === numLearners) return `${numLearners} learners`;
+  const ranges: string[] = [];
+  for (let i = 0; i < learnerIds.length; ) {
+    let j = i;
+    while (j + 1 < learnerIds.length && learnerIds[j + 1] === learnerIds[j] + 1) j++;
+    ranges.push(i === j ? `${learnerIds[i]}` : `${learnerIds[i]}-${learnerIds[j]}`);
+    i = j + 1;
+  }
+  return `learners ${ranges.join(",")} of ${numLearners}`;
 }

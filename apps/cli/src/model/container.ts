@@ -11,6 +11,7 @@ import {
   type SectionArray,
   type SectionEncoding,
   type SectionSpec,
+  type StoredSection,
 } from "@annexml/model";
 import { AnnexmlError, AtomicFileWriter } from "@annexml/sparse-io";
 
@@ -50,6 +51,11 @@ export class ContainerWriter {
     cols?: number,
   ): Promise<void> {
     await this.put(this.encoder.section(name, array, encoding, rowLength, cols));
+  }
+
+  /** Appends sections exactly as stored in another file (see {@link ContainerEncoder.stored}). */
+  async stored(pieces: readonly StoredSection[]): Promise<void> {
+    for (const piece of pieces) await this.put(this.encoder.stored(piece));
   }
 
   /** Writes the index (with `meta`) and the trailer, and commits; returns the file size. */
