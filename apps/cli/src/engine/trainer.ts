@@ -370,10 +370,7 @@ async function trainRerankStage(
       scores.set(r.scores, starts[i] * c);
     });
     const examples = rerankExamples(labels, { rows: n, k: c, ids, scores });
-    const shared =
-      workers > 0
-        ? { ...examples, rows: toShared(examples.rows), indptr: toShared(examples.indptr) }
-        : examples;
+    const shared = workers > 0 ? onShared(examples) : examples;
     // Label ranges of about equal examples.
     const L = labels.cols;
     const total = examples.indptr[L];
@@ -386,9 +383,10 @@ async function trainRerankStage(
       }
     }
     const options = { seed: params.seed, cost: params.rerank_cost };
-    const train = (e: RerankExamples) =>
-      Promise.all(ranges.map(([a, b]) => runner.labels(features, e, a, b, options)));
-    return concatRerankers(await train(shared));
+    const scorers = await Promise.all(
+      ranges.map(([a, b]) => runner.labels(features, shared, a, b, options)),
+    );
+    return concatRerankers(scorers);
   } finally {
     await runner.close();
   }
