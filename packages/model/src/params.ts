@@ -27,6 +27,7 @@ export interface AnnexmlParams {
   vote_propensity: number;
   rerank: number;
   rerank_cost: number;
+  rerank_negatives: number;
   rerank_weight: number;
   rerank_shortlist: number;
   num_thread: number;
@@ -228,6 +229,14 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     max: 1e6,
     help: "re-ranker: loss weight C of each label's L2-regularised squared hinge, 0.5 |w|^2 + C sum max(0, 1 - y w.x)^2",
   },
+  rerank_negatives: {
+    use: "train",
+    kind: "int",
+    default: 50,
+    min: 1,
+    max: 100000,
+    help: "re-ranker: labels of each training row's leave-one-out shortlist whose non-positives are hard negatives of their label",
+  },
   rerank_weight: {
     use: "predict",
     kind: "float",
@@ -237,12 +246,12 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     help: "a model with a re-ranker: weight a of its scorers against the vote, score = (1 - a) ln(vote / best vote) + a ln p (0 = the vote's order)",
   },
   rerank_shortlist: {
-    use: "both",
+    use: "predict",
     kind: "int",
-    default: 50,
+    default: 10,
     min: 1,
     max: 100000,
-    help: "re-ranker: labels of the vote's shortlist re-scored per row (at training: the shortlist the hard negatives come from)",
+    help: "a model with a re-ranker: labels of the vote's shortlist re-scored per row",
   },
   num_thread: {
     use: "both",

@@ -120,7 +120,7 @@ describe("a model with a re-ranker", () => {
   });
 
   it("re-ranks at weight 0.5 by default, not at 0 nor without a re-ranker", () => {
-    expect(model.predictSettings().rerank).toEqual({ weight: 0.5, shortlist: 50 });
+    expect(model.predictSettings().rerank).toEqual({ weight: 0.5, shortlist: 10 });
     expect(model.predictSettings({ rerankWeight: 0.3 }).rerank?.weight).toBe(0.3);
     expect(model.predictSettings({ rerankWeight: 0 }).rerank).toBeUndefined();
     expect(base.predictSettings({ rerankWeight: 0.3 }).rerank).toBeUndefined();

@@ -31,14 +31,14 @@ export interface RerankSettings {
    * best, `p = exp(-max(0, 1 - w.x)^2)`; 0 keeps the vote order (default 0.5).
    */
   weight: number;
-  /** Labels of the vote's shortlist re-scored per row (default 50). */
+  /** Labels of the vote's shortlist re-scored per row (default 10). */
   shortlist: number;
 }
 
 /** The defaults of {@link RerankSettings}. */
 export const DEFAULT_RERANK_SETTINGS: Readonly<RerankSettings> = Object.freeze({
   weight: 0.5,
-  shortlist: 50,
+  shortlist: 10,
 });
 
 function bad(name: string, rule: string, value: unknown): AnnexmlError {

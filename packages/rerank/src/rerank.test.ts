@@ -195,7 +195,7 @@ describe("trainReranker", () => {
 
 describe("options", () => {
   it("fills defaults and names a bad value", () => {
-    expect(validateRerankSettings({}).shortlist).toBe(50);
+    expect(validateRerankSettings({}).shortlist).toBe(10);
     expect(() => validateRerankSettings({ weight: 2 })).toThrow(
       /option 'weight' must be a number in \[0, 1\], but is 2/,
     );

@@ -330,7 +330,7 @@ async function train(
 
 /**
  * The re-ranker stage: every training row's shortlist (the vote's
- * `rerank_shortlist` best labels of all learners, the row itself left out
+ * `rerank_negatives` best labels of all learners, the row itself left out
  * of its own neighbours), then per label a scorer of its positives against
  * its hard negatives. On `workers` threads (0: this one), in row and label
  * ranges whose results are joined in order: the same for any thread count
@@ -345,7 +345,7 @@ async function trainRerankStage(
   params: AnnexmlParams,
   workers: number,
 ): Promise<RerankerArrays> {
-  const c = params.rerank_shortlist;
+  const c = params.rerank_negatives;
   const settings = {
     numLearners: learners.length,
     numNeighbours: params.num_nn,
