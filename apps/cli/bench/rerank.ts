@@ -276,7 +276,7 @@ if (!args.includes("--no-plot")) {
         `<text x="${45 + j * 260}" y="${h + 10}" fill="${colours[j]}">${l === "vote" ? "vote (old default)" : l}</text>`,
       );
     });
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${panels.length * w}" height="${h + 20}" font-family="sans-serif" font-size="11">\n<text x="4" y="${h / 2}" transform="rotate(-90 10 ${h / 2})">P@1 (test)</text>\n${parts.join("\n")}\n</svg>\n`;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${panels.length * w}" height="${h + 20}" font-family="sans-serif" font-size="11">\n<title>P@1 on test against the learners used at prediction: vote, vote num_nn=15 vote_power=2, re-ranked (defaults)</title>\n<text x="4" y="${h / 2}" transform="rotate(-90 10 ${h / 2})">P@1 (test)</text>\n${parts.join("\n")}\n</svg>\n`;
     writeFileSync(SVG, svg);
     console.log(`\nwrote ${SVG}`);
   }
