@@ -68,7 +68,7 @@ export interface PredictSettings {
   /**
    * Re-rank the vote's shortlist with the model's per-label scorers (see
    * `@annexml/rerank`); absent (or a model without a re-ranker): the vote's
-   * order, as the original.
+   * order, as the original. A re-ranked row gets at most `shortlist` labels.
    */
   rerank?: RerankSettings;
   /**
