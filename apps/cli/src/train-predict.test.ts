@@ -446,7 +446,7 @@ describe("programmatic API", () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [
         { predType: 7 },
-        /^unknown option 'predType' of predict; valid options: numLearners, numNeighbours, search, searchEps, votePower, voteBeta, learnerNorm, voteMerge, votePropensity, k$/,
+        /^unknown option 'predType' of predict; valid options: numLearners, numNeighbours, search, searchEps, votePower, voteBeta, learnerNorm, voteMerge, votePropensity, rerankWeight, rerankShortlist, k$/,
       ],
       [
         { pred_type: 0 },

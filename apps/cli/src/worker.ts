@@ -2,9 +2,15 @@
 // Large inputs arrive once, through workerData, on shared memory; results are
 // moved back (their buffers transferred, not copied).
 
-import type { LearnerArrays, ModelMemory, Predictor } from "@annexml/model";
-import { AnnexmlModel, type ModelInfo, type ModelPredictOptions } from "@annexml/model";
-import type { CsrMatrix, DenseMatrix } from "@annexml/sparse-io";
+import type { LearnerArrays, ModelMemory, PredictSettings } from "@annexml/model";
+import { AnnexmlModel, type ModelInfo, type ModelPredictOptions, Predictor } from "@annexml/model";
+import {
+  type RerankExamples,
+  type RerankerArrays,
+  type RerankTrainOptions,
+  trainRerankerRange,
+} from "@annexml/rerank";
+import type { CsrMatrix, DenseMatrix, LabelMatrix } from "@annexml/sparse-io";
 import { Piscina } from "piscina";
 import { predictWith } from "./engine/runner.js";
 import {
@@ -34,10 +40,22 @@ type PredictWorkerData = {
   ids: AnnexmlModel["ids"];
   /** Where the vectors and graphs are, shared with every thread (see `AnnexmlModel.modelMemory`). */
   memory: ModelMemory | null;
+  reranker: RerankerArrays | null;
   options: ModelPredictOptions;
 };
+/** The re-ranker stage of training: the ensemble's shortlists of the training rows, then per-label scorers. */
+type RerankWorkerData = {
+  kind: "rerank";
+  trainLabels: LabelMatrix;
+  learners: LearnerArrays[];
+  settings: PredictSettings;
+};
 
-const shared = Piscina.workerData as TrainWorkerData | PredictWorkerData | IndexWorkerData;
+const shared = Piscina.workerData as
+  | TrainWorkerData
+  | PredictWorkerData
+  | IndexWorkerData
+  | RerankWorkerData;
 
 function move<T extends object>(value: T): T {
   const buffers = buffersOf(value);
@@ -92,6 +110,42 @@ export function predict({ features, from, to }: { features: CsrMatrix; from: num
     shared.trainLabels,
     shared.learners,
     shared.ids,
+    null,
+    shared.reranker,
   ).predictor(shared.options, shared.memory);
   return move(predictWith(predictor, features, from, to));
+}
+
+let shortlister: Predictor | null = null;
+
+/** Rows `from .. to - 1`'s leave-one-out shortlists (re-ranker training). */
+export function shortlist({
+  features,
+  from,
+  to,
+}: {
+  features: CsrMatrix;
+  from: number;
+  to: number;
+}) {
+  if (shared.kind !== "rerank") throw new Error("this worker was not started for the re-ranker");
+  shortlister ??= new Predictor(shared.trainLabels, shared.learners, shared.settings);
+  return move(predictWith(shortlister, features, from, to));
+}
+
+/** The re-ranker's scorers of labels `from .. to - 1`. */
+export function rerankLabels({
+  features,
+  examples,
+  from,
+  to,
+  options,
+}: {
+  features: CsrMatrix;
+  examples: RerankExamples;
+  from: number;
+  to: number;
+  options: Partial<RerankTrainOptions>;
+}) {
+  return move(trainRerankerRange(features, examples, from, to, options));
 }

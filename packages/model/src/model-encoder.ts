@@ -1,4 +1,5 @@
 import type { PartitionArrays } from "@annexml/partition";
+import type { RerankerArrays } from "@annexml/rerank";
 import { AnnexmlError, type LabelMatrix } from "@annexml/sparse-io";
 import { COMPACT_VALUES, type Compact, fitsU16 } from "./compact.js";
 import type { SectionArray, SectionSpec } from "./format.js";
@@ -35,7 +36,8 @@ export function partOrder(partitionSizes: readonly (readonly number[])[]): [numb
  * writer that streams them (the CLI's trainer) or one that has the whole
  * model ({@link AnnexmlModel.encode}): {@link head} first, then every
  * learner's {@link partition}, then the {@link part}s (in {@link partOrder}
- * for byte-identical files), then {@link meta} for the index. Nothing is
+ * for byte-identical files), then the optional {@link reranker}, then
+ * {@link meta} for the index. Nothing is
  * kept but the JSON skeleton. `compact`: see {@link Compact}.
  */
 export class ModelEncoder {
@@ -96,6 +98,24 @@ export class ModelEncoder {
       if (key === ".embedding.weights" || key === ".embedding.embeddings")
         return [name, array, encoding, part.embedding.stride, part.embedding.embSize];
       if (key === ".index.splitNormals") return [name, array, encoding, part.index.dim];
+      return [name, array];
+    });
+  }
+
+  /**
+   * The optional label re-ranker (after every part): its per-label sparse
+   * scorers as the sections `m.reranker.*`. A reader that does not know
+   * them predicts as without them.
+   */
+  reranker(arrays: RerankerArrays): SectionSpec[] {
+    if (!this.headDone) throw new Error("the model head comes first");
+    if (this.skeleton.reranker) throw new Error("the re-ranker is written once");
+    const sections: [string, SectionArray][] = [];
+    this.skeleton.reranker = pack("m.reranker", arrays as unknown as Packable, sections);
+    if (this.compact === "none") return sections;
+    return sections.map(([name, array]): SectionSpec => {
+      if (array instanceof Int32Array && fitsU16(array)) return [name, array, "u16"];
+      if (name === "m.reranker.weights") return [name, array, "f16"];
       return [name, array];
     });
   }

@@ -1,5 +1,12 @@
 import { toLeafOrder } from "@annexml/ann-search";
 import {
+  checkRerankerArrays,
+  DEFAULT_RERANK_SETTINGS,
+  type RerankerArrays,
+  type RerankSettings,
+  validateRerankSettings,
+} from "@annexml/rerank";
+import {
   AnnexmlError,
   type CsrMatrix,
   IdLookup,
@@ -151,6 +158,11 @@ export class AnnexmlModel {
     readonly ids: ModelIds = {},
     /** Names of the labels (by the model's dense label ids), or null. */
     readonly labelNames: LabelNames | null = null,
+    /**
+     * The optional label re-ranker (`rerank=1` at training): per-label
+     * scorers over the model's dense feature ids, or null.
+     */
+    readonly reranker: RerankerArrays | null = null,
   ) {
     if (labelNames && labelNames.count !== trainLabels.cols) {
       throw new AnnexmlError(
@@ -203,6 +215,7 @@ export class AnnexmlModel {
     const sizes = this.learners.map((learner) => learner.parts.map((p) => p.rows.length));
     for (const [i, k] of partOrder(sizes))
       sections.push(...encoder.part(ids[i], k, this.learners[i].parts[k]));
+    if (this.reranker) sections.push(...encoder.reranker(this.reranker));
     return { meta: encoder.meta(this.info), sections };
   }
 
@@ -333,6 +346,7 @@ export class AnnexmlModel {
       trainLabels: LabelMatrix;
       ids?: ModelIds;
       labelNames?: { bytes: Uint8Array; offsets: Int32Array };
+      reranker?: RerankerArrays;
       learners: Record<
         string,
         {
@@ -391,7 +405,8 @@ export class AnnexmlModel {
     checkIds(ids.labels, a.trainLabels.cols, "label");
     checkIds(ids.features, ids.features?.length ?? 0, "feature");
     const names = a.labelNames ? labelNamesFromArrays(a.labelNames, a.trainLabels.cols) : null;
-    return new AnnexmlModel(info, a.trainLabels, learners, ids, names);
+    if (a.reranker) checkRerankerArrays(a.reranker, a.trainLabels.cols);
+    return new AnnexmlModel(info, a.trainLabels, learners, ids, names, a.reranker ?? null);
   }
 
   /**
@@ -414,6 +429,8 @@ export class AnnexmlModel {
         merge: o.voteMerge ?? DEFAULT_VOTE_SETTINGS.merge,
         propensity: o.votePropensity ?? DEFAULT_VOTE_SETTINGS.propensity,
       },
+      // Checked with or without a re-ranker; used only with one (weight > 0).
+      ...rerankOf(this.reranker, o.rerankWeight, o.rerankShortlist),
     };
   }
 
@@ -435,6 +452,7 @@ export class AnnexmlModel {
       this.predictSettings(options),
       { ...this.ids, names: this.labelNames },
       memory,
+      this.reranker,
     );
   }
 
@@ -461,6 +479,19 @@ export class AnnexmlModel {
     predictor.predictInto(features, out);
     return out;
   }
+}
+
+/** The re-ranking settings of {@link AnnexmlModel.predictSettings}: none without a re-ranker or at weight 0. */
+function rerankOf(
+  reranker: RerankerArrays | null,
+  weight: number | undefined,
+  shortlist: number | undefined,
+): { rerank?: RerankSettings } {
+  const rerank = validateRerankSettings({
+    weight: weight ?? DEFAULT_RERANK_SETTINGS.weight,
+    shortlist: shortlist ?? DEFAULT_RERANK_SETTINGS.shortlist,
+  });
+  return reranker && rerank.weight > 0 ? { rerank } : {};
 }
 
 /** Labels a model may list beyond those its training rows hold (format 1 files, imports). */

@@ -72,6 +72,17 @@ export const RUN_OPTIONS = {
   trainFile: { param: "train_file" },
   /** Label names stored in the model: a file of one name per line, line i naming label id i (`label_names`). */
   labelNamesFile: { param: "label_names" },
+  /**
+   * Also train the optional label re-ranker (`rerank` 0 / 1, default off):
+   * per-label sparse scorers on each label's positives against the hard
+   * negatives of the ensemble's leave-one-out shortlists of the training
+   * rows, used at prediction (see `rerankWeight`).
+   */
+  rerank: { param: "rerank", values: [false, true] },
+  /** Loss weight C of the re-ranker's per-label squared hinge (`rerank_cost`, default 0.3). */
+  rerankCost: { param: "rerank_cost" },
+  /** Labels of each training row's shortlist the re-ranker's hard negatives come from (`rerank_negatives`, default 50). */
+  rerankNegatives: { param: "rerank_negatives" },
   /** How the model is saved: `"none"` (float32, default), `"f16"` or `"int8"` (`compact` 0 / f16 / int8; sets `model.compact`). */
   compact: { param: "compact", values: ["none", "f16", "int8"] },
   /** Train only these learners, e.g. `"0-4"` or `"0,3,5-7"` (default `""`: all): a shard for `annexml merge` (`learners`). */
@@ -98,6 +109,10 @@ export const PREDICT_OPTIONS = {
   voteMerge: { param: "vote_merge", values: ["sum", "max", "mean"] },
   /** Label scores times the inverse propensity to this power (default 0: off; `vote_propensity`). */
   votePropensity: { param: "vote_propensity" },
+  /** A model with a re-ranker: weight of its scorers against the vote in [0, 1], 0 = the vote's order (default 0.5; `rerank_weight`). */
+  rerankWeight: { param: "rerank_weight" },
+  /** A model with a re-ranker: labels of the vote's shortlist re-scored per row (default 10; `rerank_shortlist`). */
+  rerankShortlist: { param: "rerank_shortlist" },
 } as const satisfies Record<string, OptionSpec>;
 
 type ValueOf<S> = S extends { values: readonly (infer V)[] }

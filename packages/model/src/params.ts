@@ -25,6 +25,11 @@ export interface AnnexmlParams {
   learner_norm: number;
   vote_merge: number;
   vote_propensity: number;
+  rerank: number;
+  rerank_cost: number;
+  rerank_negatives: number;
+  rerank_weight: number;
+  rerank_shortlist: number;
   num_thread: number;
   seed: number;
   verbose: number;
@@ -209,6 +214,46 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     min: 0,
     max: 10,
     help: "label scores times w^vote_propensity, w the label's inverse propensity (A = 0.55, B = 1.5): favours rare labels, for PSP@k (0 = off)",
+  },
+  rerank: {
+    use: "train",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 1,
+    help: "1 = also train the label re-ranker: per-label sparse linear scorers on each label's positives against the hard negatives of the ensemble's leave-one-out shortlists (the model grows; prediction re-scores the vote's shortlist)",
+  },
+  rerank_cost: {
+    use: "train",
+    kind: "float",
+    default: 0.3,
+    min: 1e-6,
+    max: 1e6,
+    help: "re-ranker: loss weight C of each label's L2-regularised squared hinge, 0.5 |w|^2 + C sum max(0, 1 - y w.x)^2",
+  },
+  rerank_negatives: {
+    use: "train",
+    kind: "int",
+    default: 50,
+    min: 1,
+    max: 100000,
+    help: "re-ranker: labels of each training row's leave-one-out shortlist whose non-positives are hard negatives of their label",
+  },
+  rerank_weight: {
+    use: "predict",
+    kind: "float",
+    default: 0.5,
+    min: 0,
+    max: 1,
+    help: "a model with a re-ranker: weight a of its scorers against the vote, score = (1 - a) ln(vote / best vote) + a ln p (0 = the vote's order)",
+  },
+  rerank_shortlist: {
+    use: "predict",
+    kind: "int",
+    default: 10,
+    min: 1,
+    max: 100000,
+    help: "a model with a re-ranker: labels of the vote's shortlist re-scored per row",
   },
   num_thread: {
     use: "both",

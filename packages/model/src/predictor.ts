@@ -18,6 +18,12 @@ import {
   partitionModelFromArrays,
 } from "@annexml/partition";
 import {
+  combineScore,
+  type RerankerArrays,
+  type RerankSettings,
+  scoreShortlistImpl,
+} from "@annexml/rerank";
+import {
   AnnexmlError,
   type CsrMatrix,
   IdLookup,
@@ -80,6 +86,17 @@ export interface PredictSettings {
    * summed over the learners, as the original). See {@link VoteSettings}.
    */
   vote?: Partial<VoteSettings>;
+  /**
+   * Re-rank the vote's shortlist with the model's per-label scorers (see
+   * `@annexml/rerank`); absent (or a model without a re-ranker): the vote's
+   * order, as the original. A re-ranked row gets at most `shortlist` labels.
+   */
+  rerank?: RerankSettings;
+  /**
+   * Row `r` of a batch is training row `r`, left out of its own neighbours
+   * (the leave-one-out shortlists a re-ranker is trained on).
+   */
+  leaveOneOut?: boolean;
 }
 
 /** How the neighbours found vote (the predict-time voting parameters). */
@@ -197,6 +214,13 @@ export class Predictor {
   /** A query row in dense feature ids (grown to the longest row seen). */
   private rowIndices = new Int32Array(64);
   private rowValues = new Float32Array(64);
+  /** The re-ranker's scorers and settings, or null (vote order). */
+  private readonly reranker: { arrays: RerankerArrays; settings: RerankSettings } | null;
+  /** A row's vote shortlist (`shortlist` labels) and its scorers' margins. */
+  private readonly shortlist: KnnResult;
+  private readonly margins: Float32Array;
+  /** The query row scattered densely over the model's features (re-ranking; zero between rows). */
+  private readonly dense: Float32Array;
   /** {@link predictRow}'s one-row matrix and result (grown as needed). */
   private single: { features: CsrMatrix; out: KnnResult } | null = null;
 
@@ -206,6 +230,7 @@ export class Predictor {
     private readonly settings: PredictSettings,
     ids: { features?: Int32Array; labels?: Int32Array; names?: LabelNames | null } = {},
     memory: ModelMemory | null = null,
+    reranker: RerankerArrays | null = null,
   ) {
     this.featureIds = ids.features ? new IdLookup(ids.features) : null;
     this.labelIds = ids.labels ?? null;
@@ -241,8 +266,9 @@ export class Predictor {
     );
     this.query = new Float32Array(stride);
     const k = settings.numNeighbours;
-    this.neighbourIds = new Int32Array(k);
-    this.neighbourScores = new Float32Array(k);
+    // Leave-one-out searches one more: the row itself is among them.
+    this.neighbourIds = new Int32Array(k + 1);
+    this.neighbourScores = new Float32Array(k + 1);
     this.votes = new Int32Array(trainLabels.rows);
     this.rowWeights = new Float64Array(trainLabels.rows);
     this.weights = new Float64Array(k);
@@ -260,6 +286,13 @@ export class Predictor {
     this.top = new TopK(settings.topK);
     this.found = new Int32Array(BLOCK_ROWS * used.length * k);
     this.foundScores = new Float32Array(BLOCK_ROWS * used.length * k);
+    const rerank = settings.rerank;
+    this.reranker =
+      reranker && rerank && rerank.weight > 0 ? { arrays: reranker, settings: rerank } : null;
+    const c = this.reranker ? this.reranker.settings.shortlist : 0;
+    this.shortlist = { rows: 1, k: c, ids: new Int32Array(c), scores: new Float32Array(c) };
+    this.margins = new Float32Array(c);
+    this.dense = new Float32Array(this.reranker ? this.reranker.arrays.features : 0);
   }
 
   /** Labels written per row. */
@@ -380,7 +413,9 @@ export class Predictor {
       for (let r = block; r < blockEnd; r++) {
         const votedCount = this.voteRow((r - block) * learners * k, learners);
         const at = (r - from) * topK;
-        written = this.scoreLabels(this.votedRows, votedCount, out, at, topK);
+        written = this.reranker
+          ? this.rerankRow(features, r, votedCount, out, at, topK)
+          : this.scoreLabels(this.votedRows, votedCount, out, at, topK);
         if (labelIds) for (let j = at; j < at + written; j++) out.ids[j] = labelIds[out.ids[j]];
         out.ids.fill(-1, at + written, at + topK);
         out.scores.fill(0, at + written, at + topK);
@@ -452,10 +487,54 @@ export class Predictor {
     return votedCount;
   }
 
+  /**
+   * Row `r`'s labels re-ranked: the vote's `shortlist` best, each scored by
+   * its scorer on the row and combined with its vote ({@link combineScore});
+   * the `k` best into `out` from `at` (ties to the lower label id). Returns how many.
+   */
+  private rerankRow(
+    features: CsrMatrix,
+    r: number,
+    votedCount: number,
+    out: KnnResult,
+    at: number,
+    k: number,
+  ): number {
+    const { arrays, settings } = this.reranker as NonNullable<Predictor["reranker"]>;
+    const { ids, scores: votes } = this.shortlist;
+    const count = this.scoreLabels(
+      this.votedRows,
+      votedCount,
+      this.shortlist,
+      0,
+      settings.shortlist,
+    );
+    if (count === 0) return 0;
+    const { indptr, indices, values } = features;
+    let rowIndices = indices.subarray(indptr[r], indptr[r + 1]);
+    let rowValues = values.subarray(indptr[r], indptr[r + 1]);
+    if (this.featureIds) {
+      const n = this.toDense(rowIndices, rowValues);
+      rowIndices = this.rowIndices.subarray(0, n);
+      rowValues = this.rowValues.subarray(0, n);
+    }
+    const x = this.dense;
+    for (let p = 0; p < rowIndices.length; p++) x[rowIndices[p]] = rowValues[p];
+    scoreShortlistImpl(arrays, x, ids, 0, count, this.margins);
+    for (let p = 0; p < rowIndices.length; p++) x[rowIndices[p]] = 0;
+    const top = this.top;
+    top.reset(k);
+    const best = votes[0];
+    for (let j = 0; j < count; j++)
+      top.push(ids[j], combineScore(votes[j], best, this.margins[j], settings.weight));
+    return top.drainSorted(out.ids, out.scores, at);
+  }
+
   /** Learner `l`'s neighbours (global training rows, -1 padded) of rows `from .. to - 1` into `found`. */
   private searchLearner(features: CsrMatrix, l: number, from: number, to: number): void {
     const { indptr, indices, values } = features;
     const { numNeighbours: k, searchEps: eps } = this.settings;
+    const leaveOneOut = this.settings.leaveOneOut === true;
     const search = { eps };
     const learners = this.partitions.length;
     const partition = this.partitions[l];
@@ -475,17 +554,19 @@ export class Predictor {
       let count = 0;
       if (part) {
         part.embedding.embedInto(this.query, 0, rowIndices, rowValues, true);
-        count = part.search.searchInto(
+        const searched = part.search.searchInto(
           this.query,
-          k,
+          leaveOneOut ? k + 1 : k,
           this.neighbourIds,
           this.neighbourScores,
           0,
           search,
         );
-        for (let j = 0; j < count; j++) {
-          found[at + j] = part.rows[this.neighbourIds[j]];
-          foundScores[at + j] = this.neighbourScores[j];
+        for (let j = 0; j < searched && count < k; j++) {
+          const row = part.rows[this.neighbourIds[j]];
+          if (leaveOneOut && row === r) continue;
+          found[at + count] = row;
+          foundScores[at + count++] = this.neighbourScores[j];
         }
       }
       found.fill(-1, at + count, at + k);

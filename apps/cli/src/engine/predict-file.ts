@@ -41,7 +41,7 @@ export async function predictFile(
   const start = performance.now();
   const options: ModelPredictOptions = predictOptionsOf(params);
   const settings = model.predictSettings(options);
-  const digits = scoreDigits(settings.vote);
+  const digits = settings.rerank ? 6 : scoreDigits(settings.vote);
   const jsonl = params.result_format === 1;
   const threads = params.num_thread;
   const runner = createPredictRunner(model, options, threads);

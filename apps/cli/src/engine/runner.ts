@@ -2,8 +2,15 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { IndexArrays } from "@annexml/ann-search";
 import type { EmbeddingArrays } from "@annexml/embed";
-import type { AnnexmlModel, ModelPredictOptions, PartArrays, Predictor } from "@annexml/model";
-import type { CsrMatrix, DenseMatrix, KnnResult } from "@annexml/sparse-io";
+import type { LearnerArrays, PartArrays, PredictSettings } from "@annexml/model";
+import { type AnnexmlModel, type ModelPredictOptions, Predictor } from "@annexml/model";
+import {
+  type RerankExamples,
+  type RerankerArrays,
+  type RerankTrainOptions,
+  trainRerankerRange,
+} from "@annexml/rerank";
+import type { CsrMatrix, DenseMatrix, KnnResult, LabelMatrix } from "@annexml/sparse-io";
 import { Piscina } from "piscina";
 import {
   type IndexTaskOptions,
@@ -193,6 +200,7 @@ export function createPredictRunner(
     // The shared memory the vectors and graphs are in, if the model was read
     // into one: every worker's indexes read them there (one copy in all).
     memory: model.modelMemory(),
+    reranker: model.reranker,
     options,
   });
   return {
@@ -202,6 +210,50 @@ export function createPredictRunner(
 }
 
 /** Predicts rows `from .. to - 1` with one predictor into fresh output arrays. */
+/** The re-ranker stage's tasks (see `trainRerankStage` in trainer.ts). */
+export interface RerankRunner {
+  /** Rows `from .. to - 1`'s shortlists (the `settings` the runner was made with; leave-one-out). */
+  shortlist(features: CsrMatrix, from: number, to: number): Promise<KnnResult>;
+  /** The scorers of labels `from .. to - 1`. */
+  labels(
+    features: CsrMatrix,
+    examples: RerankExamples,
+    from: number,
+    to: number,
+    options: Partial<RerankTrainOptions>,
+  ): Promise<RerankerArrays>;
+  close(): Promise<void>;
+}
+
+/**
+ * The re-ranker stage in this thread (`threads` 0) or on `threads` workers,
+ * each holding a copy of the learners (the training data and the examples
+ * are shared).
+ */
+export function createRerankRunner(
+  trainLabels: LabelMatrix,
+  learners: LearnerArrays[],
+  settings: PredictSettings,
+  threads: number,
+): RerankRunner {
+  if (threads <= 0) {
+    const predictor = new Predictor(trainLabels, learners, settings);
+    return {
+      shortlist: async (features, from, to) => predictWith(predictor, features, from, to),
+      labels: async (features, examples, from, to, options) =>
+        trainRerankerRange(features, examples, from, to, options),
+      close: async () => {},
+    };
+  }
+  const workers = pool(threads, { kind: "rerank", trainLabels, learners, settings });
+  return {
+    shortlist: (features, from, to) => workers.run({ features, from, to }, { name: "shortlist" }),
+    labels: (features, examples, from, to, options) =>
+      workers.run({ features, examples, from, to, options }, { name: "rerankLabels" }),
+    close: () => workers.destroy(),
+  };
+}
+
 export function predictWith(
   predictor: Predictor,
   features: CsrMatrix,

@@ -12,6 +12,12 @@ import {
   trainingParamsOf,
 } from "@annexml/model";
 import {
+  concatRerankers,
+  type RerankExamples,
+  type RerankerArrays,
+  rerankExamples,
+} from "@annexml/rerank";
+import {
   AnnexmlError,
   type CsrMatrix,
   compactColumns,
@@ -27,7 +33,7 @@ import { type Phase, Reporter } from "../progress.js";
 import { createQueueRunner } from "../queue/runner.js";
 import { packageVersions } from "../version.js";
 import { estimateAndCheck } from "./estimate.js";
-import { createTrainRunner, type TrainRunner } from "./runner.js";
+import { createRerankRunner, createTrainRunner, type TrainRunner } from "./runner.js";
 import {
   emptyPart,
   ownTrainingData,
@@ -43,6 +49,8 @@ export interface TrainTimings {
   load: number;
   partition: number;
   embed: number;
+  /** The re-ranker (`rerank=1`): shortlists of the training rows and the per-label scorers. */
+  rerank?: number;
   total: number;
 }
 
@@ -111,6 +119,13 @@ async function train(
   const threads = params.num_thread;
   // A shard trains some learners, each with its seeds in the full run.
   const learnerIds = parseLearners(params.learners, params.num_learner);
+  if (params.rerank === 1 && learnerIds.length < params.num_learner) {
+    // The re-ranker learns from the whole ensemble's shortlists: a shard has a part of it.
+    throw new AnnexmlError(
+      "BAD_OPTION",
+      `option 'rerank' 1 needs every learner, but learners is ${JSON.stringify(params.learners)} (of num_learner ${params.num_learner}): train the re-ranker on the full run, not on a shard`,
+    );
+  }
   // Streaming keeps the main thread free (it writes, and handles signals):
   // the tasks run on worker threads, the data on shared memory.
   const workers = sink ? Math.max(threads, 1) : threads > 1 ? threads : 0;
@@ -247,15 +262,34 @@ async function train(
     // Streamed: parts are written in task order, each as soon as it and
     // every part before it are done; at most `window` tasks are started
     // ahead of the oldest unwritten one, so few finished parts wait.
+    // The re-ranker needs the ensemble's predictions on the training rows:
+    // a streamed run then keeps every part too (memory: about the model size).
+    const rerank = params.rerank === 1;
     const window = sink ? 2 * workers + 1 : tasks.length;
     await inOrder(tasks.length, window, runTask, async (t, part) => {
       const { i, l, k } = tasks[t];
       precisions[i].push({ precision: part.embedding.precision, rows: part.rows.length });
       if (sink && encoder) await sink.write(encoder.part(l, k, part));
-      else parts[i][k] = part;
+      if (!sink || rerank) parts[i][k] = part;
     });
     stopEmbedTicker();
     const embedSeconds = embedPhase.done();
+    const learners: LearnerArrays[] = partitions.map((p, l) => ({
+      partition: p.arrays,
+      parts: parts[l],
+    }));
+    let reranker: RerankerArrays | null = null;
+    let rerankSeconds: number | undefined;
+    if (rerank) {
+      const t0 = performance.now();
+      reranker = await trainRerankStage(features, labels, learners, params, workers);
+      rerankSeconds = (performance.now() - t0) / 1000;
+      const nnz = reranker.indptr[reranker.labels];
+      reporter.info(
+        `Re-ranker: ${reranker.labels} labels, ${nnz} weights (${rerankSeconds.toFixed(2)} s)`,
+      );
+      if (sink && encoder) await sink.write(encoder.reranker(reranker));
+    }
 
     const trainingParams = trainingParamsOf(params);
     const info: ModelInfo = {
@@ -283,21 +317,88 @@ async function train(
       ...(L < params.num_learner ? { shard: { learners: learnerIds } } : {}),
     };
     const total = (performance.now() - start) / 1000;
-    const timings = { load, partition: partitionSeconds, embed: embedSeconds, total };
+    const timings: TrainTimings = {
+      load,
+      partition: partitionSeconds,
+      embed: embedSeconds,
+      ...(rerankSeconds !== undefined ? { rerank: rerankSeconds } : {}),
+      total,
+    };
     if (encoder) return { model: null, meta: encoder.meta(info), info, timings };
-    const learners: LearnerArrays[] = partitions.map((p, l) => ({
-      partition: p.arrays,
-      parts: parts[l],
-    }));
     const model = new AnnexmlModel(
       info,
       { rows: labels.rows, cols: labels.cols, indptr: labels.indptr, indices: labels.indices },
       learners,
       ids,
       labelNames,
+      reranker,
     );
     model.compact = COMPACT_VALUES[params.compact] ?? "none";
     return { model, meta: null, info, timings };
+  } finally {
+    await runner.close();
+  }
+}
+
+/**
+ * The re-ranker stage: every training row's shortlist (the vote's
+ * `rerank_negatives` best labels of all learners, the row itself left out
+ * of its own neighbours), then per label a scorer of its positives against
+ * its hard negatives. On `workers` threads (0: this one), in row and label
+ * ranges whose results are joined in order: the same for any thread count
+ * (each label has its own seed). Memory: the shortlists (8 bytes per row
+ * and shortlisted label), the examples (4 bytes each), and a copy of the
+ * learners per worker.
+ */
+async function trainRerankStage(
+  features: CsrMatrix,
+  labels: LabelMatrix,
+  learners: LearnerArrays[],
+  params: AnnexmlParams,
+  workers: number,
+): Promise<RerankerArrays> {
+  const c = params.rerank_negatives;
+  const settings = {
+    numLearners: learners.length,
+    numNeighbours: params.num_nn,
+    search: "graph" as const,
+    searchEps: 0,
+    topK: c,
+    leaveOneOut: true,
+  };
+  const runner = createRerankRunner(labels, learners, settings, workers);
+  try {
+    const n = features.rows;
+    const pieces = Math.max(1, 4 * workers);
+    const rowStep = Math.ceil(n / pieces);
+    const starts = Array.from({ length: Math.ceil(n / rowStep) }, (_, i) => i * rowStep);
+    const results = await Promise.all(
+      starts.map((from) => runner.shortlist(features, from, Math.min(n, from + rowStep))),
+    );
+    const ids = new Int32Array(n * c);
+    const scores = new Float32Array(n * c);
+    results.forEach((r, i) => {
+      ids.set(r.ids, starts[i] * c);
+      scores.set(r.scores, starts[i] * c);
+    });
+    const examples = rerankExamples(labels, { rows: n, k: c, ids, scores });
+    const shared = workers > 0 ? onShared(examples) : examples;
+    // Label ranges of about equal examples.
+    const L = labels.cols;
+    const total = examples.indptr[L];
+    const ranges: [number, number][] = [];
+    let from = 0;
+    for (let l = 1; l <= L; l++) {
+      if (l === L || examples.indptr[l] - examples.indptr[from] >= total / pieces) {
+        ranges.push([from, l]);
+        from = l;
+      }
+    }
+    const options = { seed: params.seed, cost: params.rerank_cost };
+    const scorers = await Promise.all(
+      ranges.map(([a, b]) => runner.labels(features, shared, a, b, options)),
+    );
+    return concatRerankers(scorers);
   } finally {
     await runner.close();
   }
@@ -399,6 +500,11 @@ function ticker(
     board.onReport = undefined;
     read();
   };
+}
+
+/** Examples on shared memory (the tasks read them without copies). */
+function onShared(e: RerankExamples): RerankExamples {
+  return { labels: e.labels, indptr: toShared(e.indptr), rows: toShared(e.rows) };
 }
 
 /** A copy of `array` on shared memory, for worker threads to read without copies. */
