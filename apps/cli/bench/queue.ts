@@ -8,11 +8,10 @@
 // Needs the built CLI and redis-server. Prints a table; the last line is
 // one JSON object. Goal: the queue's wall time at most 10% above local.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, REDIS_SERVER } from "../src/queue/local-redis.js";
 import { BIN, CONFIG, ROOT } from "./paths.js";
 
 const args = process.argv.slice(2).filter((a) => a !== "--");
@@ -22,19 +21,8 @@ const repeat = Number(option("repeat") ?? 1);
 const overrides = args.filter((a) => !a.startsWith("--"));
 if (!option("train") && !overrides.some((a) => a.startsWith("cluster_size=")))
   overrides.push("cluster_size=1500");
-const REDIS = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
+const REDIS = REDIS_SERVER;
 if (!REDIS) throw new Error("redis-server is needed (Debian: apt-get install redis-server)");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `node BIN args`; resolves once a stdout or stderr line matches `ready` (if given). */
 function node(args: string[], ready?: RegExp): { child: ChildProcess; ready: Promise<void> } {

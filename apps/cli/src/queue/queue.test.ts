@@ -4,14 +4,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BIN, CONFIG, ROOT, runCli } from "../testing.js";
 import { decodeObject, encodeObject } from "./codec.js";
+import { freePort, REDIS_SERVER } from "./local-redis.js";
 
-const REDIS = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
+const REDIS = REDIS_SERVER;
 const requireRedis = process.env.ANNEXML_REQUIRE_REDIS === "1";
 const NO_REDIS =
   "no redis-server found (/usr/bin, /usr/local/bin): the queue tests are SKIPPED. Install it " +
@@ -51,18 +51,6 @@ if (!REDIS) {
   } else {
     console.warn(`apps/cli queue: ${NO_REDIS}`);
   }
-}
-
-/** A TCP port free on loopback now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A child process whose stdout and stderr lines are kept, with a wait for a line. */
