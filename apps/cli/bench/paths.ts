@@ -1,6 +1,6 @@
 // Where the benchmarks find the built CLI, the example config and the data.
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -16,3 +16,17 @@ export const CONFIG = join(ROOT, "annexml-example.json");
 export const SHARED = join(ROOT, "../shared/data");
 /** Where the datasets are read from: `../shared/data` when present, else the bundled `data/`. */
 export const DATA = existsSync(SHARED) ? SHARED : join(ROOT, "data");
+
+/**
+ * Figures kept in `dir/figures.json` (the directory made if missing), so a
+ * benchmark stopped half-way resumes where it was: the figures by key, and
+ * `save` to write them after each new one.
+ */
+export function figureCache(dir: string): { cache: Record<string, number[]>; save: () => void } {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "figures.json");
+  const cache: Record<string, number[]> = existsSync(file)
+    ? JSON.parse(readFileSync(file, "utf8"))
+    : {};
+  return { cache, save: () => writeFileSync(file, JSON.stringify(cache, null, 1)) };
+}

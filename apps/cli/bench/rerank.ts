@@ -12,14 +12,14 @@
 // without the re-ranker, CLI predict s with and without, Bonsai's figures
 // when ../shared/peers/bonsai exists; writes docs/rerank-p1-vs-learners.svg
 // (P@1 against the learners used); the last line is one JSON object.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { evaluate, evaluatePropensityScored, inversePropensities } from "@annexml/eval";
 import { AnnexmlModel, type PredictOptions } from "@annexml/model";
 import { normalizeRows, readDataset } from "@annexml/sparse-io";
 import { loadModel } from "../src/api.js";
-import { BIN, CONFIG, DATA, ROOT, run } from "./paths.js";
+import { BIN, CONFIG, DATA, figureCache, ROOT, run } from "./paths.js";
 
 const SVG = join(ROOT, "docs/rerank-p1-vs-learners.svg");
 const BONSAI = join(ROOT, "../shared/peers/bonsai/run.sh");
@@ -60,13 +60,8 @@ const names = (datasets.length ? datasets : NAMES).filter((n) => {
   if (!ok) console.log(`skipping ${n}: no data`);
   return ok;
 });
-mkdirSync(modelDir, { recursive: true });
-const cacheFile = join(modelDir, "figures.json");
 /** Figures by key: P@1,3,5, PSP@1,3,5 (percent); or other numbers by key. */
-const cache: Record<string, number[]> = existsSync(cacheFile)
-  ? JSON.parse(readFileSync(cacheFile, "utf8"))
-  : {};
-const save = () => writeFileSync(cacheFile, JSON.stringify(cache, null, 1));
+const { cache, save } = figureCache(modelDir);
 const pct = (a: Float64Array) => [0, 2, 4].map((i) => Math.round(a[i] * 1e4) / 100);
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 

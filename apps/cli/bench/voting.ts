@@ -10,7 +10,7 @@
 // (model, variant), in figures.json there. Prints a table; writes
 // docs/voting-p1-vs-learners.svg (P@1 against the learners used, old and
 // chosen default); the last line is one JSON object.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { evaluate, evaluatePropensityScored, inversePropensities } from "@annexml/eval";
@@ -18,7 +18,7 @@ import type { PredictOptions } from "@annexml/model";
 import { scoreDigits } from "@annexml/model";
 import { type KnnResult, normalizeRows, readDataset } from "@annexml/sparse-io";
 import { loadModel } from "../src/api.js";
-import { BIN, CONFIG, DATA, ROOT, run } from "./paths.js";
+import { BIN, CONFIG, DATA, figureCache, ROOT, run } from "./paths.js";
 
 const SVG = join(ROOT, "docs/voting-p1-vs-learners.svg");
 
@@ -93,13 +93,8 @@ const names = (datasets.length ? datasets : Object.keys(FILES)).filter((n) => {
   if (!ok) console.log(`skipping ${n}: no data`);
   return ok;
 });
-mkdirSync(modelDir, { recursive: true });
-const cacheFile = join(modelDir, "figures.json");
 /** Figures per `dataset/config/variant`: P@1,3,5 then PSP@1,3,5 (percent), then P@1,3,5 as a result file rounds the scores. */
-const cache: Record<string, number[]> = existsSync(cacheFile)
-  ? JSON.parse(readFileSync(cacheFile, "utf8"))
-  : {};
-const save = () => writeFileSync(cacheFile, JSON.stringify(cache, null, 1));
+const { cache, save } = figureCache(modelDir);
 
 /** The scores as `annexml predict` writes them (and `annexml eval` ranks them): `digits` decimals. */
 function rounded(p: KnnResult, digits: number): KnnResult {

@@ -7,7 +7,7 @@
 
 import { readFile } from "node:fs/promises";
 import { crc32 } from "node:zlib";
-import { AnnexmlError, AtomicFileWriter } from "@annexml/sparse-io";
+import { AnnexmlError, writeFileAtomic } from "@annexml/sparse-io";
 
 const MAGIC = 0x5158_4e41; // "ANXQ" little-endian
 const FORMAT = 1;
@@ -146,15 +146,7 @@ export function decodeObject<T>(bytes: Uint8Array, file: string, shared = false)
 
 /** Writes `value` to `path` through a temporary file renamed at the end. */
 export async function writeObjectFile(path: string, value: unknown): Promise<void> {
-  const chunks = encodeObject(value);
-  const out = await AtomicFileWriter.open(path);
-  try {
-    for (const chunk of chunks) await out.write(chunk);
-    await out.commit();
-  } catch (error) {
-    await out.abort();
-    throw error;
-  }
+  await writeFileAtomic(path, encodeObject(value));
 }
 
 /**
