@@ -226,34 +226,43 @@ describe("projectRow", () => {
     }
   });
 
-  it("is bit for bit the scalar reference (float32 sums in row order), sorted or not, known or not", () => {
-    const rng = new Rng(7);
-    const a = arrays(6, 300, 20);
-    const reference = (indices: Int32Array, values: Float32Array): Float32Array => {
-      const out = new Float32Array(a.stride);
-      for (let p = 0; p < indices.length; p++) {
-        const f = a.featureIds.indexOf(indices[p]);
-        if (f < 0) continue;
-        for (let d = 0; d < a.stride; d++) out[d] += values[p] * a.weights[f * a.stride + d];
+  // Strides 4, 8, 12, 20, 52: the eight-column groups, the four-column tail, both.
+  it.each([4, 8, 10, 20, 50])(
+    "is bit for bit the scalar reference (float32 sums in row order), sorted or not, known or not (embSize %i)",
+    (embSize) => {
+      const rng = new Rng(7 + embSize);
+      const a = arrays(6, 300, embSize);
+      const reference = (indices: Int32Array, values: Float32Array): Float32Array => {
+        const out = new Float32Array(a.stride);
+        for (let p = 0; p < indices.length; p++) {
+          const f = a.featureIds.indexOf(indices[p]);
+          if (f < 0) continue;
+          for (let d = 0; d < a.stride; d++) out[d] += values[p] * a.weights[f * a.stride + d];
+        }
+        return out;
+      };
+      for (let trial = 0; trial < 100; trial++) {
+        const n = Math.floor(rng.nextFloat() * 120);
+        // Unique ids (a CSR row has no repeats), some unknown to the model.
+        const ids = new Set<number>();
+        while (ids.size < n)
+          ids.add(
+            rng.nextFloat() < 0.8
+              ? a.featureIds[Math.floor(rng.nextFloat() * a.featureIds.length)]
+              : Math.floor(rng.nextFloat() * 5000),
+          );
+        const indices = Int32Array.from(ids);
+        if (trial % 2 === 0) indices.sort();
+        const values = Float32Array.from({ length: n }, () => (rng.nextFloat() - 0.5) * 4);
+        const out = new Float32Array(a.stride);
+        const expected = reference(indices, values);
+        projectRow(out, 0, a.stride, a.featureIds, a.weights, indices, values, 0, n);
+        expect(out).toEqual(expected);
+        // Prefetching only loads the rows first: the same sums.
+        out.fill(7);
+        projectRow(out, 0, a.stride, a.featureIds, a.weights, indices, values, 0, n, true);
+        expect(out).toEqual(expected);
       }
-      return out;
-    };
-    for (let trial = 0; trial < 300; trial++) {
-      const n = Math.floor(rng.nextFloat() * 120);
-      // Unique ids (a CSR row has no repeats), some unknown to the model.
-      const ids = new Set<number>();
-      while (ids.size < n)
-        ids.add(
-          rng.nextFloat() < 0.8
-            ? a.featureIds[Math.floor(rng.nextFloat() * a.featureIds.length)]
-            : Math.floor(rng.nextFloat() * 5000),
-        );
-      const indices = Int32Array.from(ids);
-      if (trial % 2 === 0) indices.sort();
-      const values = Float32Array.from({ length: n }, () => (rng.nextFloat() - 0.5) * 4);
-      const out = new Float32Array(a.stride);
-      projectRow(out, 0, a.stride, a.featureIds, a.weights, indices, values, 0, n);
-      expect(out).toEqual(reference(indices, values));
-    }
-  });
+    },
+  );
 });
