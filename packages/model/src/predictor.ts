@@ -155,6 +155,9 @@ export function scoreDigits(vote: Partial<VoteSettings> = {}): number {
 /** Rows predicted together, learner by learner (enough to amortise a learner's cache misses). */
 const BLOCK_ROWS = 256;
 
+const EMPTY_INDICES = new Int32Array(0);
+const EMPTY_VALUES = new Float32Array(0);
+
 /** The labels of one row, best first (see {@link Predictor.predictRow}). */
 export interface RowPrediction {
   /** Label ids (the training file's ids), best first; fewer than `k` when fewer were found. */
@@ -211,9 +214,18 @@ export class Predictor {
   private readonly labelIds: Int32Array | null;
   /** Names per dense label id, or null. */
   private readonly labelNames: LabelNames | null;
-  /** A query row in dense feature ids (grown to the longest row seen). */
-  private rowIndices = new Int32Array(64);
-  private rowValues = new Float32Array(64);
+  /**
+   * The block's rows in the model's dense feature ids, for every learner and
+   * the re-ranker (see {@link fetchBlock}): row `r - block` is
+   * `blockIndices[i] / blockValues[i]`, views of the features or, with a
+   * feature id map, of `denseIndices / denseValues` (grown as needed).
+   */
+  private readonly blockIndices: Int32Array[] = [];
+  private readonly blockValues: Float32Array[] = [];
+  private denseIndices = new Int32Array(64);
+  private denseValues = new Float32Array(64);
+  /** The graph search's options (one object, not one per learner and block). */
+  private readonly searchOptions: { eps: number };
   /** The re-ranker's scorers and settings, or null (vote order). */
   private readonly reranker: { arrays: RerankerArrays; settings: RerankSettings } | null;
   /** A row's vote shortlist (`shortlist` labels) and its scorers' margins. */
@@ -265,6 +277,7 @@ export class Predictor {
       }),
     );
     this.query = new Float32Array(stride);
+    this.searchOptions = { eps: settings.searchEps };
     const k = settings.numNeighbours;
     // Leave-one-out searches one more: the row itself is among them.
     this.neighbourIds = new Int32Array(k + 1);
@@ -409,17 +422,21 @@ export class Predictor {
     let written = 0;
     for (let block = from; block < to; block += BLOCK_ROWS) {
       const blockEnd = Math.min(to, block + BLOCK_ROWS);
-      for (let l = 0; l < learners; l++) this.searchLearner(features, l, block, blockEnd);
+      this.fetchBlock(features, block, blockEnd);
+      for (let l = 0; l < learners; l++) this.searchLearner(l, block, blockEnd);
       for (let r = block; r < blockEnd; r++) {
         const votedCount = this.voteRow((r - block) * learners * k, learners);
         const at = (r - from) * topK;
         written = this.reranker
-          ? this.rerankRow(features, r, votedCount, out, at, topK)
+          ? this.rerankRow(r - block, votedCount, out, at, topK)
           : this.scoreLabels(this.votedRows, votedCount, out, at, topK);
         if (labelIds) for (let j = at; j < at + written; j++) out.ids[j] = labelIds[out.ids[j]];
         out.ids.fill(-1, at + written, at + topK);
         out.scores.fill(0, at + written, at + topK);
       }
+      // Views of the caller's rows: not kept past the call.
+      this.blockIndices.fill(EMPTY_INDICES, 0, blockEnd - block);
+      this.blockValues.fill(EMPTY_VALUES, 0, blockEnd - block);
     }
     return written;
   }
@@ -488,18 +505,12 @@ export class Predictor {
   }
 
   /**
-   * Row `r`'s labels re-ranked: the vote's `shortlist` best, each scored by
-   * its scorer on the row and combined with its vote ({@link combineScore});
-   * the `k` best into `out` from `at` (ties to the lower label id). Returns how many.
+   * Row `i` of the block's labels re-ranked: the vote's `shortlist` best,
+   * each scored by its scorer on the row and combined with its vote
+   * ({@link combineScore}); the `k` best into `out` from `at` (ties to the
+   * lower label id). Returns how many.
    */
-  private rerankRow(
-    features: CsrMatrix,
-    r: number,
-    votedCount: number,
-    out: KnnResult,
-    at: number,
-    k: number,
-  ): number {
+  private rerankRow(i: number, votedCount: number, out: KnnResult, at: number, k: number): number {
     const { arrays, settings } = this.reranker as NonNullable<Predictor["reranker"]>;
     const { ids, scores: votes } = this.shortlist;
     const count = this.scoreLabels(
@@ -510,14 +521,8 @@ export class Predictor {
       settings.shortlist,
     );
     if (count === 0) return 0;
-    const { indptr, indices, values } = features;
-    let rowIndices = indices.subarray(indptr[r], indptr[r + 1]);
-    let rowValues = values.subarray(indptr[r], indptr[r + 1]);
-    if (this.featureIds) {
-      const n = this.toDense(rowIndices, rowValues);
-      rowIndices = this.rowIndices.subarray(0, n);
-      rowValues = this.rowValues.subarray(0, n);
-    }
+    const rowIndices = this.blockIndices[i];
+    const rowValues = this.blockValues[i];
     const x = this.dense;
     for (let p = 0; p < rowIndices.length; p++) x[rowIndices[p]] = rowValues[p];
     scoreShortlistImpl(arrays, x, ids, 0, count, this.margins);
@@ -530,12 +535,14 @@ export class Predictor {
     return top.drainSorted(out.ids, out.scores, at);
   }
 
-  /** Learner `l`'s neighbours (global training rows, -1 padded) of rows `from .. to - 1` into `found`. */
-  private searchLearner(features: CsrMatrix, l: number, from: number, to: number): void {
-    const { indptr, indices, values } = features;
-    const { numNeighbours: k, searchEps: eps } = this.settings;
+  /**
+   * Learner `l`'s neighbours (global training rows, -1 padded) of the
+   * fetched rows `from .. to - 1` into `found`.
+   */
+  private searchLearner(l: number, from: number, to: number): void {
+    const { numNeighbours: k } = this.settings;
     const leaveOneOut = this.settings.leaveOneOut === true;
-    const search = { eps };
+    const search = this.searchOptions;
     const learners = this.partitions.length;
     const partition = this.partitions[l];
     const parts = this.parts[l];
@@ -543,17 +550,13 @@ export class Predictor {
     const foundScores = this.foundScores;
     for (let r = from; r < to; r++) {
       const at = ((r - from) * learners + l) * k;
-      let rowIndices = indices.subarray(indptr[r], indptr[r + 1]);
-      let rowValues = values.subarray(indptr[r], indptr[r + 1]);
-      if (this.featureIds) {
-        const n = this.toDense(rowIndices, rowValues);
-        rowIndices = this.rowIndices.subarray(0, n);
-        rowValues = this.rowValues.subarray(0, n);
-      }
+      const rowIndices = this.blockIndices[r - from];
+      const rowValues = this.blockValues[r - from];
       const part = parts[partition.assign(rowIndices, rowValues)];
       let count = 0;
       if (part) {
-        part.embedding.embedInto(this.query, 0, rowIndices, rowValues, true);
+        // A lone row finds every learner's weights out of cache.
+        part.embedding.embedInto(this.query, 0, rowIndices, rowValues, true, to - from === 1);
         const searched = part.search.searchInto(
           this.query,
           leaveOneOut ? k + 1 : k,
@@ -612,24 +615,42 @@ export class Predictor {
   }
 
   /**
-   * Writes a query row in the model's dense feature ids into `rowIndices` /
-   * `rowValues` and returns its length: features the training data never
-   * held are dropped (as every stage ignores them anyway). The
-   * row was normalised over all its features, as without the id map.
+   * Rows `from .. to - 1` of `features` as `blockIndices / blockValues`,
+   * fetched once per block for every learner (and the re-ranker): in the
+   * model's dense feature ids when it has an id map, features the training
+   * data never held dropped (as every stage ignores them anyway; the row
+   * was normalised over all its features, as without the id map).
    */
-  private toDense(indices: Int32Array, values: Float32Array): number {
-    if (this.rowIndices.length < indices.length) {
-      this.rowIndices = new Int32Array(indices.length * 2);
-      this.rowValues = new Float32Array(indices.length * 2);
+  private fetchBlock(features: CsrMatrix, from: number, to: number): void {
+    const { indptr, indices, values } = features;
+    const rowIndices = this.blockIndices;
+    const rowValues = this.blockValues;
+    const lookup = this.featureIds;
+    if (!lookup) {
+      for (let r = from; r < to; r++) {
+        rowIndices[r - from] = indices.subarray(indptr[r], indptr[r + 1]);
+        rowValues[r - from] = values.subarray(indptr[r], indptr[r + 1]);
+      }
+      return;
     }
-    const lookup = this.featureIds as IdLookup;
+    const nnz = indptr[to] - indptr[from];
+    if (this.denseIndices.length < nnz) {
+      this.denseIndices = new Int32Array(nnz * 2);
+      this.denseValues = new Float32Array(nnz * 2);
+    }
+    const denseIndices = this.denseIndices;
+    const denseValues = this.denseValues;
     let n = 0;
-    for (let p = 0; p < indices.length; p++) {
-      const f = lookup.dense(indices[p]);
-      if (f < 0) continue;
-      this.rowIndices[n] = f;
-      this.rowValues[n++] = values[p];
+    for (let r = from; r < to; r++) {
+      const start = n;
+      for (let p = indptr[r]; p < indptr[r + 1]; p++) {
+        const f = lookup.dense(indices[p]);
+        if (f < 0) continue;
+        denseIndices[n] = f;
+        denseValues[n++] = values[p];
+      }
+      rowIndices[r - from] = denseIndices.subarray(start, n);
+      rowValues[r - from] = denseValues.subarray(start, n);
     }
-    return n;
   }
 }
