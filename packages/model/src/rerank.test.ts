@@ -137,3 +137,56 @@ describe("a model with a re-ranker", () => {
     );
   });
 });
+
+describe("a model trained on sparse feature ids", () => {
+  it("predicts the dense model's labels and scores, re-ranked or not, batch and row by row", () => {
+    expect(base.ids.features).toBeUndefined();
+    // Original id 3f + 7 for dense id f; 3f + 8 is unknown to the model.
+    const map = Int32Array.from({ length: features }, (_, f) => 3 * f + 7);
+    const { indptr, indices, values } = TEST.features;
+    const sparseIndptr = new Int32Array(indptr.length);
+    const sparseIndices: number[] = [];
+    const sparseValues: number[] = [];
+    for (let r = 0; r < TEST.features.rows; r++) {
+      for (let p = indptr[r]; p < indptr[r + 1]; p++) {
+        sparseIndices.push(map[indices[p]], map[indices[p]] + 1);
+        // A zero keeps the row's norm: dropping the unknown feature changes nothing.
+        sparseValues.push(values[p], 0);
+      }
+      sparseIndptr[r + 1] = sparseIndices.length;
+    }
+    const rows = {
+      rows: TEST.features.rows,
+      cols: 3 * features + 8,
+      indptr: sparseIndptr,
+      indices: Int32Array.from(sparseIndices),
+      values: Float32Array.from(sparseValues),
+    };
+    for (const dense of [base, model]) {
+      const sparse = new AnnexmlModel(
+        dense.info,
+        dense.trainLabels,
+        dense.learners,
+        { ...dense.ids, features: map },
+        dense.labelNames,
+        dense.reranker,
+      );
+      sparse.compact = dense.compact;
+      const want = dense.predict(TEST.features, { k: 10 });
+      const got = sparse.predict(rows, { k: 10 });
+      expect(got.ids).toEqual(want.ids);
+      expect(got.scores).toEqual(want.scores);
+      const one = sparse.predictor({ k: 10 });
+      for (let r = 0; r < rows.rows; r++) {
+        const row = one.predictRow(
+          rows.indices.subarray(rows.indptr[r], rows.indptr[r + 1]),
+          rows.values.subarray(rows.indptr[r], rows.indptr[r + 1]),
+        );
+        const n = row.labels.length;
+        expect(row.labels, `row ${r}`).toEqual(want.ids.subarray(r * 10, r * 10 + n));
+        expect(row.scores).toEqual(want.scores.subarray(r * 10, r * 10 + n));
+        if (n < 10) expect(want.ids[r * 10 + n]).toBe(-1);
+      }
+    }
+  });
+});
