@@ -133,6 +133,46 @@ describe("annexml train / predict on bundled bibtex", () => {
     expect(info.params).toMatchObject({ cls_type: 2 });
   }, 300_000);
 
+  it("bounds the partitions with cls_balance (K = 6 min-cuts within 1.2 N / K rows), stores the biases (format 3), the same for any num_thread", async () => {
+    const balanced = ["num_learner=1", "emb_iter=1", "cls_iter=2", "cluster_size=800"];
+    const models = [join(dir, "free.model"), join(dir, "bal1.model"), join(dir, "bal2.model")];
+    for (const [i, model] of models.entries()) {
+      const r = await annexml([
+        "train",
+        CONFIG,
+        ...balanced,
+        ...(i > 0 ? ["cls_balance=1.2"] : []),
+        `model_file=${model}`,
+        `num_thread=${Math.max(i, 1)}`,
+        "verbose=0",
+      ]);
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+    }
+    const [, b1, b2] = await Promise.all(models.map((m) => readFile(m)));
+    expect(b1.equals(b2)).toBe(true);
+    expect(b1.readUInt32LE(8)).toBe(3);
+    const capacity = Math.ceil((1.2 * 4880) / 6);
+    const [free, bal] = await Promise.all(models.slice(0, 2).map((m) => loadModel(m)));
+    expect(Math.max(...free.info.stats.partitionSizes[0])).toBeGreaterThan(capacity);
+    expect(Math.max(...bal.info.stats.partitionSizes[0])).toBeLessThanOrEqual(capacity);
+    expect(bal.info.params).toMatchObject({ cls_balance: 1.2 });
+    // Prediction routes the training rows as training did: through the stored biases.
+    const result = join(dir, "bal.result");
+    const p = await annexml([
+      "predict",
+      CONFIG,
+      `model_file=${models[1]}`,
+      `result_file=${result}`,
+      "verbose=0",
+    ]);
+    expect(p).toMatchObject({ code: 0, stderr: "" });
+    const { truth, predictions } = parseResultFile(await readFile(result));
+    expect(evaluate(truth, predictions, { k: 5 }).precision[0]).toBeGreaterThan(0.45);
+    const bad = await annexml(["train", CONFIG, "cls_balance=0.5", `model_file=${join(dir, "x")}`]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/cls_balance.*must be 0 or in \[1\.1, 1000000\], but is 0\.5/);
+  }, 300_000);
+
   it("streams predictions from stdin to stdout, same as files", async () => {
     const { model, result } = await smallModel();
     const expected = await readFile(result, "utf8");
@@ -300,7 +340,7 @@ describe("bad input: one line, non-zero exit, nothing lost", () => {
     const cases: [string, RegExp][] = [
       [truncated, /truncated (or corrupted )?model/],
       [corrupted, /corrupted model: section '.*' fails its CRC32 check/],
-      [future, /model format version 99 is newer than this annexml reads \(2\)/],
+      [future, /model format version 99 is newer than this annexml reads \(3\)/],
       [TRAIN, /not an annexml model/],
     ];
     for (const [file, message] of cases) {

@@ -13,11 +13,13 @@ import { type Crc32, crc32 as jsCrc32 } from "./crc32.js";
 /**
  * The model container, bytes in and bytes out; no `node:` import (the CLI's
  * file helpers wrap it). The layout is specified in
- * `docs/MODEL_FORMAT.md`; in short, version 2:
+ * `docs/MODEL_FORMAT.md`; in short, version 3 (the layout of 2; 3 may
+ * hold partitioner biases, which a reader of 2 would ignore and so route
+ * rows wrongly: it must refuse them):
  *
  * ```
  * [0, 8)     magic 89 41 58 4D 4C 0D 0A 1A ("\x89AXML\r\n\x1a")
- * [8, 12)    u32 LE format version (2)
+ * [8, 12)    u32 LE format version (3)
  * [12, 64)   zero (reserved: a reader refuses any other byte)
  * sections   typed arrays, little-endian, each at a 64-byte aligned offset,
  *            in the order they were written; zero padding between
@@ -41,7 +43,7 @@ import { type Crc32, crc32 as jsCrc32 } from "./crc32.js";
  */
 export const MODEL_MAGIC = Uint8Array.of(0x89, 0x41, 0x58, 0x4d, 0x4c, 0x0d, 0x0a, 0x1a);
 export const END_MAGIC = Uint8Array.of(0x41, 0x58, 0x4d, 0x4c, 0x45, 0x4e, 0x44, 0x1a);
-export const MODEL_FORMAT_VERSION = 2;
+export const MODEL_FORMAT_VERSION = 3;
 export const PREAMBLE_BYTES = 64;
 export const TRAILER_BYTES = 32;
 export const ALIGN = 64;
@@ -209,27 +211,28 @@ export function checksum(bytes: Uint8Array, crc: Crc32 = jsCrc32): number {
   return value >>> 0;
 }
 
-/** The preamble of a version-2 file. */
-export function encodePreamble(): Uint8Array {
+/** The preamble of a file of `version` (default: the current one; 2 and 3 share the layout). */
+export function encodePreamble(version = MODEL_FORMAT_VERSION): Uint8Array {
   const out = new Uint8Array(PREAMBLE_BYTES);
   out.set(MODEL_MAGIC, 0);
-  new DataView(out.buffer).setUint32(8, MODEL_FORMAT_VERSION, true);
+  new DataView(out.buffer).setUint32(8, version, true);
   return out;
 }
 
 /**
  * The index JSON (zero-padded to a multiple of 8) and the trailer that ends
- * a version-2 file whose index starts at `indexOffset`.
+ * a file of the current version (2 and 3 share the layout) whose index starts at `indexOffset`.
  */
 export function encodeIndexAndTrailer<M>(
   indexOffset: number,
   meta: M,
   sections: readonly SectionEntry[],
   crc: Crc32 = jsCrc32,
+  version = MODEL_FORMAT_VERSION,
 ): Uint8Array {
   const index: ContainerIndex<M> = {
     format: "annexml-ts-model",
-    version: MODEL_FORMAT_VERSION,
+    version,
     fileBytes: 0,
     meta,
     sections: sections as SectionEntry[],
@@ -265,19 +268,29 @@ export type SectionSpec = readonly [
 ];
 
 /**
- * Builds a version-2 container piece by piece, in the order of the file:
+ * Builds a container of the current version piece by piece, in the order of the file:
  * the constructor's {@link preamble}, then each {@link section} as it is
  * produced, then {@link finish}. Every call returns the bytes to append
  * (nothing is kept but the small table), so a writer can stream a model
  * to a file, a socket or memory. `crc`: a faster CRC-32 where there is one.
  */
 export class ContainerEncoder {
-  readonly preamble: Uint8Array = encodePreamble();
+  readonly preamble: Uint8Array;
   private readonly entries: SectionEntry[] = [];
   private readonly names = new Set<string>();
   private at = PREAMBLE_BYTES;
 
-  constructor(private readonly crc: Crc32 = jsCrc32) {}
+  /** `version`: 2 writes the previous version (same layout; for files without partitioner biases). */
+  constructor(
+    private readonly crc: Crc32 = jsCrc32,
+    private readonly version = MODEL_FORMAT_VERSION,
+  ) {
+    if (version !== 2 && version !== MODEL_FORMAT_VERSION)
+      throw new RangeError(
+        `a container is written as version 2 or ${MODEL_FORMAT_VERSION}, not ${version}`,
+      );
+    this.preamble = encodePreamble(version);
+  }
 
   /** Bytes returned so far, the preamble included. */
   get size(): number {
@@ -331,7 +344,7 @@ export class ContainerEncoder {
   finish<M>(meta: M): Uint8Array[] {
     const out: Uint8Array[] = [];
     this.padTo(alignUp(this.at), out);
-    const tail = encodeIndexAndTrailer(this.at, meta, this.entries, this.crc);
+    const tail = encodeIndexAndTrailer(this.at, meta, this.entries, this.crc, this.version);
     out.push(tail);
     this.at += tail.length;
     return out;
@@ -526,6 +539,13 @@ function checkContainer<M>(
       throw bad(
         source,
         `truncated or extended model: ${size} bytes, the index says ${index.fileBytes}`,
+      );
+    }
+    // The preamble's version is covered by the index's (CRC-checked) copy.
+    if (index.version !== version) {
+      throw bad(
+        source,
+        `corrupted model: the preamble says format version ${version}, the index ${index.version}`,
       );
     }
   }

@@ -40,6 +40,12 @@ export const TRAINING_OPTIONS = {
    * `"mincut"` up to 240K rows yet; `cls_type` 1 / 0 / 2).
    */
   partitioner: { param: "cls_type", values: ["kmeans", "mincut", "tree"] },
+  /**
+   * Bound on the rows of a partition, as a multiple of N / K (`cls_balance`;
+   * 0 = no bound, the original's min-cut): learned per-partition biases keep
+   * the prediction-time argmax on the same bound.
+   */
+  partitionBalance: { param: "cls_balance" },
   /** Partitioner epochs (`cls_iter`, default 10). */
   partitionerIters: { param: "cls_iter" },
   /** Embedding epochs (`emb_iter`, default 10). */

@@ -11,6 +11,7 @@ export interface AnnexmlParams {
   num_learner: number;
   num_nn: number;
   cls_type: number;
+  cls_balance: number;
   cls_iter: number;
   emb_iter: number;
   label_normalize: number;
@@ -62,6 +63,8 @@ export interface ParamSpec {
   help: string;
   /** Names an int parameter's values may also be given by (the name at index i is the value i). */
   names?: readonly string[];
+  /** 0 is valid too, below `min` (it switches the feature off). */
+  orZero?: boolean;
 }
 
 /** Every parameter with its type, default, valid range and meaning. */
@@ -99,6 +102,15 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     min: 0,
     max: 2,
     help: "partitioner: 1 = min-cut of the label kNN graph, 0 = spherical k-means, 2 = tree of min-cuts (at most 16-way; the same as 1 when K <= 16; experimental, not faster yet: see packages/partition/README.md)",
+  },
+  cls_balance: {
+    use: "train",
+    kind: "float",
+    default: 0,
+    min: 1.1,
+    max: 1000000,
+    orZero: true,
+    help: "partition balance: no partition holds more than cls_balance x N / K training rows (learned per-partition biases keep prediction on the same rule); 0 = no bound (the original)",
   },
   cls_iter: {
     use: "train",
@@ -437,13 +449,16 @@ export function checkNumber(spec: ParamSpec, value: number, what: string): numbe
   if (spec.kind === "int" && !Number.isInteger(value)) {
     throw configError(`${what} must be an integer, but is ${value}`);
   }
+  if (spec.orZero && value === 0) return value;
   if (
     Number.isNaN(value) ||
     (spec.min !== undefined && value < spec.min) ||
     (spec.max !== undefined && value > spec.max)
   ) {
     const range =
-      spec.min === Number.MIN_VALUE ? `> 0 and <= ${spec.max}` : `in [${spec.min}, ${spec.max}]`;
+      spec.min === Number.MIN_VALUE
+        ? `> 0 and <= ${spec.max}`
+        : `${spec.orZero ? "0 or " : ""}in [${spec.min}, ${spec.max}]`;
     throw configError(`${what} must be ${range}, but is ${value}`);
   }
   return value;

@@ -2,12 +2,14 @@
  * @annexml/partition: data partitioning for AnnexML (spherical k-means and
  * min-cut of the label kNN graph) behind one `Partitioner` interface.
  */
+export { balanceBiases, centreScores, partCapacity } from "./balance.js";
 export { fitKmeans } from "./kmeans.js";
 export { fitMincut } from "./mincut.js";
 export { partitionModelFromArrays } from "./model.js";
 export {
   DEFAULT_PARTITION_OPTIONS,
   MAX_TREE_BRANCHING,
+  MIN_BALANCE,
   type ResolvedPartitionOptions,
   resolvePartitionCount,
   validateFitInput,

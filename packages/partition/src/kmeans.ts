@@ -1,4 +1,5 @@
 import type { CsrMatrix, LabelMatrix } from "@annexml/sparse-io";
+import { withBalance } from "./balance.js";
 import { CentreIndex } from "./centres.js";
 import {
   accumulateInvertedScores,
@@ -80,15 +81,14 @@ export function fitKmeans(
     if (stop) break;
     previous = objective;
   }
-  return trustedModel(
-    compactInvertedIndex(
-      k,
-      centres.numFeatures,
-      centres.featurePtr,
-      centres.partitions,
-      centres.weights,
-    ),
+  const arrays = compactInvertedIndex(
+    k,
+    centres.numFeatures,
+    centres.featurePtr,
+    centres.partitions,
+    centres.weights,
   );
+  return trustedModel(withBalance(arrays, features, o.balance));
 }
 
 /** The spherical k-means {@link Partitioner} (`cls_type 0`); see {@link fitKmeans}. */

@@ -1,5 +1,6 @@
 import { labelKnnGraph } from "@annexml/knng";
 import type { CsrMatrix, KnnResult, LabelMatrix, Rng } from "@annexml/sparse-io";
+import { partCapacity, withBalance } from "./balance.js";
 import { DenseFtrlState, type FtrlState, SparseFtrlState, sigmoid } from "./ftrl-state.js";
 import { singlePartitionModel, trustedModel } from "./model.js";
 import { prepareFit, type ResolvedPartitionOptions } from "./options.js";
@@ -63,7 +64,7 @@ export function fitMincut(
     });
     trainMincut(features, positives, state, order, rng, o);
   } else o.onProgress?.(0, 0);
-  return trustedModel(state.toArrays());
+  return trustedModel(withBalance(state.toArrays(), features, o.balance));
 }
 
 /** `onProgress` is called every `PROGRESS_ROWS_MASK + 1` rows within an epoch. */
@@ -88,6 +89,10 @@ function trainMincut(
   const negatives = new Int32Array(nn);
   const scores = new Float64Array(k);
   const ties = new Int32Array(k);
+  // Balance: a part that already took `capacity` rows this epoch is closed
+  // for the rest of it, so every centre trains on a bounded share.
+  const capacity = partCapacity(n, k, o.balance);
+  const filled = capacity < n ? new Int32Array(k) : null;
   const onProgress = o.onProgress;
   const total = o.iters * n;
   onProgress?.(0, total);
@@ -97,6 +102,7 @@ function trainMincut(
     rng.shuffle(order);
     let pairs = 0;
     let correct = 0;
+    filled?.fill(0);
     for (let t = 0; t < n; t++) {
       if (onProgress && t > 0 && (t & PROGRESS_ROWS_MASK) === 0)
         onProgress((epoch - 1) * n + t, total);
@@ -107,7 +113,11 @@ function trainMincut(
 
       scores.fill(0);
       state.scoreAll(indices, values, indptr[i], indptr[i + 1], scores);
+      if (filled) {
+        for (let c = 0; c < k; c++) if (filled[c] >= capacity) scores[c] = Number.NEGATIVE_INFINITY;
+      }
       const b = argmaxRandomTies(scores, k, ties, rng);
+      if (filled) filled[b]++;
       lastSeen[i] = b;
 
       for (let q = 0; q < posK; q++) {

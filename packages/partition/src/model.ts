@@ -94,6 +94,7 @@ class InvertedIndexModel extends RangeAssigner {
   private readonly featurePtr: Int32Array;
   private readonly partitions: Int32Array;
   private readonly weights: Float32Array;
+  private readonly bias: Float32Array | undefined;
   private readonly scores: Float64Array;
 
   constructor(arrays: PartitionArrays) {
@@ -101,17 +102,19 @@ class InvertedIndexModel extends RangeAssigner {
     this.featurePtr = arrays.featurePtr;
     this.partitions = arrays.partitions;
     this.weights = arrays.weights;
+    this.bias = arrays.bias;
     this.scores = new Float64Array(arrays.k);
   }
 
   toArrays(): PartitionArrays {
-    return {
+    const arrays: PartitionArrays = {
       k: this.k,
       numFeatures: this.numFeatures,
       featurePtr: this.featurePtr,
       partitions: this.partitions,
       weights: this.weights,
     };
+    return this.bias ? { ...arrays, bias: this.bias } : arrays;
   }
 
   protected assignRange(
@@ -135,6 +138,8 @@ class InvertedIndexModel extends RangeAssigner {
       to,
       scores,
     );
+    const bias = this.bias;
+    if (bias) for (let c = 0; c < k; c++) scores[c] += bias[c];
     return argmaxLowest(scores, k);
   }
 }
@@ -153,6 +158,7 @@ class TreeModel extends RangeAssigner {
   private readonly weights: Float32Array;
   private readonly childPtr: Int32Array;
   private readonly child: Int32Array;
+  private readonly bias: Float32Array | undefined;
   private readonly scores: Float64Array;
 
   constructor(arrays: PartitionArrays & { treeChildPtr: Int32Array; treeChild: Int32Array }) {
@@ -163,6 +169,7 @@ class TreeModel extends RangeAssigner {
     this.weights = arrays.weights;
     this.childPtr = arrays.treeChildPtr;
     this.child = arrays.treeChild;
+    this.bias = arrays.bias;
     let widest = 1;
     for (let i = 0; i + 1 < this.childPtr.length; i++) {
       widest = Math.max(widest, this.childPtr[i + 1] - this.childPtr[i]);
@@ -180,7 +187,7 @@ class TreeModel extends RangeAssigner {
     from: number,
     to: number,
   ): number {
-    const { featurePtr, partitions, weights, childPtr, child, scores, numFeatures } = this;
+    const { featurePtr, partitions, weights, childPtr, child, bias, scores, numFeatures } = this;
     let node = 0;
     for (;;) {
       const lo = childPtr[node];
@@ -203,6 +210,7 @@ class TreeModel extends RangeAssigner {
           scores[partitions[q] - lo] += weights[q] * v;
         }
       }
+      if (bias) for (let c = 0; c < b; c++) scores[c] += bias[lo + c];
       const next = child[lo + argmaxLowest(scores, b)];
       if (next < 0) return -1 - next;
       node = next;
@@ -279,6 +287,18 @@ export function validatePartitionArrays(arrays: PartitionArrays): void {
   if (!(featurePtr instanceof Int32Array)) throw badInput("featurePtr must be an Int32Array");
   if (!(partitions instanceof Int32Array)) throw badInput("partitions must be an Int32Array");
   if (!(weights instanceof Float32Array)) throw badInput("weights must be a Float32Array");
+  const { bias } = arrays;
+  if (bias !== undefined) {
+    if (!(bias instanceof Float32Array) || bias.length !== centres) {
+      throw badInput(
+        `bias must be a Float32Array of one entry per centre (${centres}), but has ${bias instanceof Float32Array ? bias.length : typeof bias}`,
+      );
+    }
+    for (let c = 0; c < centres; c++) {
+      if (!Number.isFinite(bias[c]))
+        throw badInput(`bias of centre ${c} must be finite, but is ${bias[c]}`);
+    }
+  }
   if (featurePtr.length !== numFeatures + 1) {
     throw badInput(
       `featurePtr must have numFeatures + 1 = ${numFeatures + 1} entries, but has ${featurePtr.length}`,

@@ -8,6 +8,9 @@ import {
 } from "@annexml/sparse-io";
 import type { EpochInfo, PartitionOptions, TreeSplitter } from "./types.js";
 
+/** The tightest `balance` (a bound of 1.1 x N / K rows per part). */
+export const MIN_BALANCE = 1.1;
+
 /** Upper bound of `treeBranching`. */
 export const MAX_TREE_BRANCHING = 256;
 
@@ -30,6 +33,7 @@ export interface ResolvedPartitionOptions {
   readonly treeSplitter: TreeSplitter;
   readonly treeUpperSplitter: TreeSplitter;
   readonly treeSampleRows: number;
+  readonly balance: number;
   readonly onEpoch: ((info: EpochInfo) => void) | undefined;
   readonly onProgress: ((done: number, total: number) => void) | undefined;
 }
@@ -50,6 +54,7 @@ export const DEFAULT_PARTITION_OPTIONS: ResolvedPartitionOptions = Object.freeze
   treeSplitter: "mincut",
   treeUpperSplitter: "mincut",
   treeSampleRows: 50000,
+  balance: 0,
   onEpoch: undefined,
   onProgress: undefined,
 });
@@ -108,6 +113,12 @@ export function validatePartitionOptions(options: PartitionOptions = {}): Resolv
     );
   }
   nonNegativeInteger("treeSampleRows", o.treeSampleRows);
+  // An exact packing (1) has no argmax solution in general: 10% slack at least.
+  if (!(o.balance === 0 || (o.balance >= MIN_BALANCE && Number.isFinite(o.balance)))) {
+    throw badOption(
+      `balance must be 0 (no bound) or a finite number >= ${MIN_BALANCE}, but is ${o.balance}`,
+    );
+  }
   for (const key of ["treeSplitter", "treeUpperSplitter"] as const) {
     if (!TREE_SPLITTERS.includes(o[key])) {
       throw badOption(

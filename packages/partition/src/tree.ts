@@ -252,11 +252,13 @@ function splitNode(
     labelNormalize: o.labelNormalize,
     pruneBudget: o.pruneBudget,
     memoryBudgetBytes: o.memoryBudgetBytes,
+    balance: o.balance,
     ...hooks,
   });
   const arrays = compact
     ? globalArrays(model.toArrays(), compact.featureIds, features.cols)
     : model.toArrays();
+  const bias = arrays.bias;
   // Route every row of the node (not only the sample) with the final model.
   const assignment = new Int32Array(n);
   const scores = new Float64Array(parts);
@@ -275,6 +277,7 @@ function splitNode(
       indptr[r + 1],
       scores,
     );
+    if (bias) for (let c = 0; c < parts; c++) scores[c] += bias[c];
     assignment[t] = argmaxLowest(scores, parts);
   }
   return { arrays, assignment, parts };
@@ -340,7 +343,8 @@ function globalArrays(
     featurePtr[featureIds[j] + 1] = a.featurePtr[j + 1] - a.featurePtr[j];
   }
   for (let f = 0; f < numFeatures; f++) featurePtr[f + 1] += featurePtr[f];
-  return { k: a.k, numFeatures, featurePtr, partitions: a.partitions, weights: a.weights };
+  const out = { k: a.k, numFeatures, featurePtr, partitions: a.partitions, weights: a.weights };
+  return a.bias ? { ...out, bias: a.bias } : out;
 }
 
 /**
@@ -374,7 +378,7 @@ function mergeTree(
       }
     }
   });
-  return {
+  const tree: PartitionArrays = {
     k,
     numFeatures,
     featurePtr,
@@ -383,6 +387,12 @@ function mergeTree(
     treeChildPtr: childPtr,
     treeChild: Int32Array.from(child),
   };
+  if (!nodes.some((a) => a.bias)) return tree;
+  const bias = new Float32Array(child.length);
+  nodes.forEach((a, i) => {
+    if (a.bias) bias.set(a.bias, childPtr[i]);
+  });
+  return { ...tree, bias };
 }
 
 /** The hierarchical {@link Partitioner} ("tree"); see {@link fitTree}. */

@@ -63,6 +63,16 @@ export interface PartitionOptions {
    * the fine splits see every row.
    */
   treeSampleRows?: number;
+  /**
+   * Balance: no part may hold more than `balance x N / K` of the N rows it
+   * is trained on (a value >= 1.1; 0 = no bound, the original's behaviour).
+   * Min-cut closes a full part for the rest of an epoch while it trains;
+   * both then learn one bias per part ({@link PartitionArrays.bias}) so that
+   * the prediction-time argmax respects the bound too. The tree applies it at
+   * every node, which keeps it shallow (min-cut alone puts 50-70% of the rows
+   * into one part).
+   */
+  balance?: number;
   /** Called after every epoch (the CLI prints it). */
   onEpoch?: (info: EpochInfo) => void;
   /**
@@ -125,6 +135,13 @@ export interface PartitionArrays {
   readonly treeChildPtr?: Int32Array;
   /** Tree only: per centre, the internal node (>= 0) or the leaf `-1 - partition` (< 0) it leads to. */
   readonly treeChild?: Int32Array;
+  /**
+   * Balanced models only (`balance > 0`): one float32 per centre, added to
+   * its score before the argmax (`argmax_c <x, c_c> + bias_c`, the sum in
+   * double precision), learned so that no part holds more than its capacity
+   * of the training rows. Absent: every bias is 0.
+   */
+  readonly bias?: Float32Array;
 }
 
 /**

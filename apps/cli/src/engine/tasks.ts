@@ -71,6 +71,7 @@ export function partitionTask(
   const model = partitioner.fit(data.features, data.labels, {
     k: s.numPartitions,
     iters: s.partitionerIters,
+    balance: s.partitionBalance,
     seed: taskSeeds.partitioner(s, learner),
     eta0: s.eta0,
     lambda: s.lambda,

@@ -2,7 +2,13 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 as zlibCrc32 } from "node:zlib";
-import { crc32, MODEL_FORMAT_VERSION, parseContainer, type SectionArray } from "@annexml/model";
+import {
+  ContainerEncoder,
+  crc32,
+  MODEL_FORMAT_VERSION,
+  parseContainer,
+  type SectionArray,
+} from "@annexml/model";
 import { AnnexmlError } from "@annexml/sparse-io";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -42,13 +48,26 @@ describe("crc32", () => {
   });
 });
 
-describe("model container, format 2", () => {
+describe("model container, format 3", () => {
   it("round-trips sections and meta, as views of one (shared) buffer", async () => {
     const path = join(dir, "round.bin");
     const size = await writeContainer(path, meta, sections);
     const bytes = new Uint8Array(await readFile(path));
     expect(bytes.length).toBe(size);
-    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true)).toBe(2);
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true)).toBe(3);
+    // Format 2 has the same layout: a file of version 2 still reads, as version 2.
+    const encoder2 = new ContainerEncoder(undefined, 2);
+    const pieces = [encoder2.preamble];
+    for (const [name, array] of sections) pieces.push(...encoder2.section(name, array));
+    pieces.push(...encoder2.finish(meta));
+    const v2 = new Uint8Array(Buffer.concat(pieces));
+    expect(v2.length).toBe(bytes.length);
+    expect(parseContainer(v2).version).toBe(2);
+    expectSame(parseContainer(v2).sections);
+    // The preamble's version is checked against the index's.
+    const lying = v2.slice();
+    lying[8] = 3;
+    expect(() => parseContainer(lying)).toThrow(/the preamble says format version 3, the index 2/);
     for (const shared of [false, true]) {
       const back = await readContainer<typeof meta>(path, { shared });
       expect(back.meta).toEqual(meta);
