@@ -227,7 +227,40 @@ export function projectRow(
     lo++;
   }
   const f32 = Math.fround;
-  for (let d = 0; d < stride; d += 4) {
+  let d = 0;
+  // Eight columns at a time (their sums are independent chains: the CPU
+  // overlaps them), then the last four when stride is not a multiple of 8.
+  for (; d + 8 <= stride; d += 8) {
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let a4 = 0;
+    let a5 = 0;
+    let a6 = 0;
+    let a7 = 0;
+    for (let j = 0; j < matched; j++) {
+      const w = rowsAt[j] + d;
+      const x = xs[j];
+      a0 = f32(a0 + x * weights[w]);
+      a1 = f32(a1 + x * weights[w + 1]);
+      a2 = f32(a2 + x * weights[w + 2]);
+      a3 = f32(a3 + x * weights[w + 3]);
+      a4 = f32(a4 + x * weights[w + 4]);
+      a5 = f32(a5 + x * weights[w + 5]);
+      a6 = f32(a6 + x * weights[w + 6]);
+      a7 = f32(a7 + x * weights[w + 7]);
+    }
+    out[offset + d] = a0;
+    out[offset + d + 1] = a1;
+    out[offset + d + 2] = a2;
+    out[offset + d + 3] = a3;
+    out[offset + d + 4] = a4;
+    out[offset + d + 5] = a5;
+    out[offset + d + 6] = a6;
+    out[offset + d + 7] = a7;
+  }
+  for (; d < stride; d += 4) {
     let a0 = 0;
     let a1 = 0;
     let a2 = 0;
