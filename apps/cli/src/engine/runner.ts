@@ -83,13 +83,14 @@ function workerFile(): string {
  * `threads^2` queued, so every thread stays busy without all inputs being
  * held at once.
  */
-function pool(threads: number, workerData: unknown) {
+function pool(threads: number, workerData: unknown, tasksPerWorker = 1) {
   const maxQueue = threads * threads;
   const piscina = new Piscina({
     filename: workerFile(),
     minThreads: threads,
     maxThreads: threads,
     maxQueue,
+    concurrentTasksPerWorker: tasksPerWorker,
     idleTimeout: 1000,
     // Workers run the built worker.js: drop a source-mode condition (tsx runs)
     // that would make it resolve the packages' TypeScript sources.
@@ -186,7 +187,9 @@ export type WorkerPool = ReturnType<typeof pool>;
  * which owns it from then on (or `destroy()` it).
  */
 export function startPredictWorkers(threads: number): WorkerPool {
-  return pool(threads, { kind: "predictLater" });
+  // Two tasks on each worker at once: it starts its next piece without
+  // waiting for this thread, which may be predicting a piece of its own.
+  return pool(threads, { kind: "predictLater" }, 2);
 }
 
 /**
@@ -212,6 +215,16 @@ export function createPredictRunner(
       close: async () => {},
     };
   }
+  return createPredictPool(model, options, threads, started);
+}
+
+/** {@link createPredictRunner} on `workers` (>= 1) worker threads. */
+export function createPredictPool(
+  model: AnnexmlModel,
+  options: ModelPredictOptions,
+  workers: number,
+  started: WorkerPool | null = null,
+): PredictRunner {
   const setup = {
     kind: "predict" as const,
     info: model.info,
@@ -232,10 +245,10 @@ export function createPredictRunner(
     };
   }
   void started?.destroy();
-  const workers = pool(threads, setup);
+  const threads = pool(workers, setup);
   return {
-    predict: (features, from, to) => workers.run({ features, from, to }, { name: "predict" }),
-    close: () => workers.destroy(),
+    predict: (features, from, to) => threads.run({ features, from, to }, { name: "predict" }),
+    close: () => threads.destroy(),
   };
 }
 
