@@ -15,9 +15,8 @@ export async function runPredict(configFile: string, overrides: string[]): Promi
   requireFiles(params, ["model_file", "predict_file", "result_file"]);
   const reporter = new Reporter({ verbose: params.verbose });
   const start = performance.now();
-  // The worker threads (this one predicts too) boot and load their code while
-  // this one reads the model.
-  const workers = params.num_thread > 1 ? startPredictWorkers(params.num_thread - 1) : null;
+  // The worker threads boot and load their code while this one reads the model.
+  const workers = params.num_thread > 1 ? startPredictWorkers(params.num_thread) : null;
   const model = await loadForPrediction(params, reporter, start).catch(async (error: unknown) => {
     await workers?.destroy();
     throw error;

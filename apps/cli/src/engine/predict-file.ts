@@ -1,9 +1,8 @@
 import { embeddingModelFromArrays } from "@annexml/embed";
-import type { AnnexmlModel, ModelPredictOptions, Predictor } from "@annexml/model";
+import type { AnnexmlModel, ModelPredictOptions } from "@annexml/model";
 import { predictOptionsOf, scoreDigits, trainingOptionsOf } from "@annexml/model";
 import {
   AtomicFileWriter,
-  type CsrMatrix,
   formatResultLine,
   type KnnResult,
   normalizeRows,
@@ -11,19 +10,13 @@ import {
 } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
 import type { Reporter } from "../progress.js";
-import {
-  createPredictPool,
-  createPredictRunner,
-  type PredictRunner,
-  predictWith,
-  type WorkerPool,
-} from "./runner.js";
+import { createPredictRunner, type WorkerPool } from "./runner.js";
 import { indexTask, searchGraphOptions } from "./tasks.js";
 
 /** Rows read per batch; each batch is split into a few pieces per thread. */
 const BATCH_ROWS = 8192;
-/** The smallest piece of a batch given to a thread (see {@link guidedPieces}). */
-const MIN_PIECE_ROWS = 16;
+/** Pieces of a batch per thread (see predictFile). */
+const PIECES_PER_THREAD = 4;
 
 /**
  * Replaces the stored search graphs by graphs of `numEdges` out-edges (when
@@ -57,18 +50,7 @@ export async function predictFile(
   const digits = settings.rerank ? 6 : scoreDigits(settings.vote);
   const jsonl = params.result_format === 1;
   const threads = params.num_thread;
-  // Threaded: this thread predicts too, beside num_thread - 1 workers (it
-  // would only wait for them; a worker costs a start, its code and its
-  // predictor first). Two tasks per worker in flight, so a worker has its
-  // next piece while this thread is busy with one of its own.
-  const runner =
-    threads > 1
-      ? createPredictPool(model, options, threads - 1, workers)
-      : createPredictRunner(model, options, 1, workers);
-  // Built once the workers have their first pieces (they wait for nothing then).
-  let predictor: Predictor | null = null;
-  const local = threads > 1 ? () => (predictor ??= model.predictor(options)) : null;
-  const lanes = threads > 1 ? 2 * (threads - 1) : 1;
+  const runner = createPredictRunner(model, options, threads, workers);
   const writer = await AtomicFileWriter.open(params.result_file);
   let rows = 0;
   try {
@@ -81,13 +63,15 @@ export async function predictFile(
     for await (const batch of batches) {
       phase ??= reporter.phase("predicting", batch.header?.rows ?? 0, "rows");
       normalizeRows(batch.features);
-      // Shrinking pieces, so a thread that is done takes the next and all
-      // end together (threads differ by up to 20% on equal halves).
+      // A few pieces per thread, so a thread that is done takes the next
+      // (threads differ by up to 20% on equal halves); results in order.
       const pieces =
         threads > 1
-          ? guidedPieces(batch.features.rows, threads)
-          : [[0, batch.features.rows] as [number, number]];
-      const results = await predictPieces(batch.features, pieces, runner, lanes, local);
+          ? splitRows(batch.features.rows, threads * PIECES_PER_THREAD)
+          : [[0, batch.features.rows]];
+      const results: KnnResult[] = await Promise.all(
+        pieces.map(([from, to]) => runner.predict(batch.features, from, to)),
+      );
       let text = "";
       const { indptr, indices } = batch.labels;
       pieces.forEach(([from], i) => {
@@ -151,56 +135,6 @@ function jsonResultLine(
   };
   if (model.labelNames) row.names = labels.map((l) => model.labelName(l) ?? null);
   return JSON.stringify(row);
-}
-
-/**
- * Every piece's prediction, in order: `lanes` loops hand pieces to `runner`
- * one at a time each, and with `local` (this thread's predictor, built on
- * first use) this thread takes pieces too, one at
- * a time between turns of the event loop (where the workers' results come
- * in and their next pieces go out). Whoever is free takes the next piece.
- */
-async function predictPieces(
-  features: CsrMatrix,
-  pieces: [number, number][],
-  runner: PredictRunner,
-  lanes: number,
-  local: (() => Predictor) | null,
-): Promise<KnnResult[]> {
-  const results: KnnResult[] = new Array(pieces.length);
-  let next = 0;
-  const viaRunner = async () => {
-    while (next < pieces.length) {
-      const i = next++;
-      results[i] = await runner.predict(features, pieces[i][0], pieces[i][1]);
-    }
-  };
-  const here = async (predictor: () => Predictor) => {
-    for (;;) {
-      // First (and between pieces) let the workers' tasks go out and come back.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (next >= pieces.length) return;
-      const i = next++;
-      results[i] = predictWith(predictor(), features, pieces[i][0], pieces[i][1]);
-    }
-  };
-  await Promise.all([...Array.from({ length: lanes }, viaRunner), ...(local ? [here(local)] : [])]);
-  return results;
-}
-
-/**
- * Rows `0 .. n - 1` as ranges `[from, to)` in order, each a quarter of the
- * rows left per thread (at least {@link MIN_PIECE_ROWS}): large pieces first,
- * small ones at the end, so threads taking the next free one end together.
- */
-export function guidedPieces(n: number, threads: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let from = 0; from < n; ) {
-    const size = Math.max(MIN_PIECE_ROWS, Math.ceil((n - from) / (4 * threads)));
-    out.push([from, Math.min(n, from + size)]);
-    from += size;
-  }
-  return out.length ? out : [[0, 0]];
 }
 
 /** Rows `0 .. n - 1` in at most `pieces` ranges `[from, to)` of about equal size, in order. */

@@ -83,14 +83,13 @@ function workerFile(): string {
  * `threads^2` queued, so every thread stays busy without all inputs being
  * held at once.
  */
-function pool(threads: number, workerData: unknown, tasksPerWorker = 1) {
+function pool(threads: number, workerData: unknown) {
   const maxQueue = threads * threads;
   const piscina = new Piscina({
     filename: workerFile(),
     minThreads: threads,
     maxThreads: threads,
     maxQueue,
-    concurrentTasksPerWorker: tasksPerWorker,
     idleTimeout: 1000,
     // Workers run the built worker.js: drop a source-mode condition (tsx runs)
     // that would make it resolve the packages' TypeScript sources.
@@ -187,9 +186,7 @@ export type WorkerPool = ReturnType<typeof pool>;
  * which owns it from then on (or `destroy()` it).
  */
 export function startPredictWorkers(threads: number): WorkerPool {
-  // Two tasks on each worker at once: it starts its next piece without
-  // waiting for this thread, which may be predicting a piece of its own.
-  return pool(threads, { kind: "predictLater" }, 2);
+  return pool(threads, { kind: "predictLater" });
 }
 
 /**
@@ -215,16 +212,6 @@ export function createPredictRunner(
       close: async () => {},
     };
   }
-  return createPredictPool(model, options, threads, started);
-}
-
-/** {@link createPredictRunner} on `workers` (>= 1) worker threads. */
-export function createPredictPool(
-  model: AnnexmlModel,
-  options: ModelPredictOptions,
-  workers: number,
-  started: WorkerPool | null = null,
-): PredictRunner {
   const setup = {
     kind: "predict" as const,
     info: model.info,
@@ -245,10 +232,10 @@ export function createPredictPool(
     };
   }
   void started?.destroy();
-  const threads = pool(workers, setup);
+  const workers = pool(threads, setup);
   return {
-    predict: (features, from, to) => threads.run({ features, from, to }, { name: "predict" }),
-    close: () => threads.destroy(),
+    predict: (features, from, to) => workers.run({ features, from, to }, { name: "predict" }),
+    close: () => workers.destroy(),
   };
 }
 
