@@ -32,6 +32,8 @@ type TrainWorkerData = {
   progress: Int32Array;
 };
 type IndexWorkerData = { kind: "index" };
+/** Started before the model was read: each predict task carries a {@link PredictWorkerData}. */
+type PredictLaterWorkerData = { kind: "predictLater" };
 type PredictWorkerData = {
   kind: "predict";
   info: ModelInfo;
@@ -54,6 +56,7 @@ type RerankWorkerData = {
 const shared = Piscina.workerData as
   | TrainWorkerData
   | PredictWorkerData
+  | PredictLaterWorkerData
   | IndexWorkerData
   | RerankWorkerData;
 
@@ -103,16 +106,27 @@ export function index({ vectors, options }: { vectors: DenseMatrix; options: Ind
 
 let predictor: Predictor | null = null;
 
-export function predict({ features, from, to }: { features: CsrMatrix; from: number; to: number }) {
-  if (shared.kind !== "predict") throw new Error("this worker was started for training");
+export function predict({
+  features,
+  from,
+  to,
+  setup,
+}: {
+  features: CsrMatrix;
+  from: number;
+  to: number;
+  setup?: PredictWorkerData;
+}) {
+  const s = setup ?? shared;
+  if (s.kind !== "predict") throw new Error("this worker was started for training");
   predictor ??= new AnnexmlModel(
-    shared.info,
-    shared.trainLabels,
-    shared.learners,
-    shared.ids,
+    s.info,
+    s.trainLabels,
+    s.learners,
+    s.ids,
     null,
-    shared.reranker,
-  ).predictor(shared.options, shared.memory);
+    s.reranker,
+  ).predictor(s.options, s.memory);
   return move(predictWith(predictor, features, from, to));
 }
 

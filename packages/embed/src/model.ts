@@ -252,6 +252,8 @@ export function projectRow(
   }
   const f32 = Math.fround;
   let d = 0;
+  // Eight columns at a time (their sums are independent chains: the CPU
+  // overlaps them), then the last four when stride is not a multiple of 8.
   for (; d + 8 <= stride; d += 8) {
     let a0 = 0;
     let a1 = 0;

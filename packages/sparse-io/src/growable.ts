@@ -25,10 +25,12 @@ export function grow<T extends Int32Array | Float32Array | Uint8Array>(
 }
 
 /**
- * Copies the first `length` entries of `array` into an exact-size array,
- * on a `SharedArrayBuffer` when `shared` (so worker threads can read it
- * without copies). Returns `array` itself when it already fits exactly and
- * no shared memory is asked for.
+ * The first `length` entries of `array` as the final result: copied into an
+ * exact-size array on a `SharedArrayBuffer` when `shared` (so worker threads
+ * can read it without copies); otherwise `array` itself when it fits
+ * exactly, a view of its first `length` entries when at most 1/8 of it is
+ * spare (a copy of a large array costs more than that memory), else an
+ * exact-size copy.
  */
 export function finalize<T extends Int32Array | Float32Array>(
   array: T,
@@ -48,6 +50,7 @@ export function finalize<T extends Int32Array | Float32Array>(
   ) {
     return array;
   }
+  if (array.length - length <= array.length >> 3) return array.subarray(0, length) as T;
   return array.slice(0, length) as T;
 }
 

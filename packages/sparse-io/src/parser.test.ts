@@ -219,6 +219,44 @@ describe("accepted format variants", () => {
     expect(byByte.features.rows).toBe(reference.features.rows);
   });
 
+  it("sizes its arrays from a size hint without losing entries, however the density changes", () => {
+    // Sparse rows first (the sample the arrays are sized from), then rows
+    // as dense as the format allows (2 bytes a label, 4 a feature), over
+    // several pieces: the worst-case reservation must hold every entry.
+    const sparse = Array.from({ length: 3000 }, (_, r) => `${r % 7} ${r % 50}:0.5`);
+    const dense = Array.from({ length: 16000 }, (_, r) =>
+      [
+        Array.from({ length: 20 }, (_, j) => (r + j) % 10).join(","),
+        Array.from({ length: 40 }, (_, j) => `${j % 10}:${(r + j) % 9}`)
+          .slice(0, 10)
+          .join(" "),
+      ].join(" "),
+    );
+    const bytes = new TextEncoder().encode(`${[...sparse, ...dense, ...sparse].join("\n")}\n`);
+    expect(bytes.length).toBeGreaterThan(4 * (1 << 18));
+    const reference = (() => {
+      const parser = new DatasetParser();
+      for (let i = 0; i < bytes.length; i += 1000) parser.push(bytes.subarray(i, i + 1000));
+      return parser.finish();
+    })();
+    // Compared as bytes: toEqual is slow on arrays of 10^5 entries.
+    const bytesOf = (a: Int32Array | Float32Array) =>
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    const same = (a: Int32Array | Float32Array, b: Int32Array | Float32Array) =>
+      a.length === b.length && bytesOf(a).equals(bytesOf(b));
+    for (const sizeHint of [bytes.length, 100, bytes.length * 50]) {
+      const d = parseDataset(bytes, { sizeHint });
+      expect(d.features.rows).toBe(22000);
+      expect(same(d.features.indptr, reference.features.indptr)).toBe(true);
+      expect(same(d.features.indices, reference.features.indices)).toBe(true);
+      expect(same(d.features.values, reference.features.values)).toBe(true);
+      expect(same(d.labels.indptr, reference.labels.indptr)).toBe(true);
+      expect(same(d.labels.indices, reference.labels.indices)).toBe(true);
+      expect(d.features.indices.length).toBe(d.features.indptr[22000]);
+      expect(d.labels.indices.length).toBe(d.labels.indptr[22000]);
+    }
+  });
+
   it("allocates on SharedArrayBuffer when asked", () => {
     const d = parseDataset("1 1:1\n", { shared: true });
     expect(d.features.indices.buffer).toBeInstanceOf(SharedArrayBuffer);

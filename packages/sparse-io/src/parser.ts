@@ -53,6 +53,10 @@ const MAX_HEADER_COUNT = 2 ** 31;
 const MAX_ROW_HINT = 1 << 24;
 /** Rows preallocated from a header when the input size is unknown (stdin, gzip). */
 const UNSIZED_ROW_HINT = 1 << 16;
+/** Bytes parsed before the arrays are sized from a size hint (see {@link DatasetParser.push}). */
+const HINT_SAMPLE_BYTES = 1 << 16;
+/** Input parsed per reservation of the worst case (see {@link DatasetParser.reserveFor}). */
+const PIECE_BYTES = 1 << 18;
 
 const decoder = new TextDecoder();
 
@@ -73,9 +77,10 @@ export class DatasetParser extends ChunkedLineParser {
   private readonly source: string;
   private readonly checkHeader: boolean;
   private readonly shared: boolean;
-  private sizeHint: number;
-  /** The size hint as given: bounds what a header's row count may preallocate. */
+  /** The size hint as given: the arrays are sized from it, and it bounds what a header's row count may preallocate. */
   private readonly expectedBytes: number;
+  /** Times the arrays are still to be sized from the hint: after a first sample, then after the first chunk. */
+  private reservesLeft: number;
   private bytesSeen = 0;
 
   private line = 0;
@@ -107,36 +112,79 @@ export class DatasetParser extends ChunkedLineParser {
     this.source = options.source ?? DEFAULT_PARSE_OPTIONS.source;
     this.checkHeader = options.checkHeader ?? DEFAULT_PARSE_OPTIONS.checkHeader;
     this.shared = options.shared ?? DEFAULT_PARSE_OPTIONS.shared;
-    this.sizeHint = options.sizeHint ?? DEFAULT_PARSE_OPTIONS.sizeHint;
-    this.expectedBytes = this.sizeHint;
+    this.expectedBytes = options.sizeHint ?? DEFAULT_PARSE_OPTIONS.sizeHint;
+    this.reservesLeft = this.expectedBytes > 0 ? 2 : 0;
   }
 
   /** Parses the complete lines of `chunk` and keeps the partial last line for later. */
   override push(chunk: Uint8Array): void {
-    super.push(chunk);
+    if (this.reservesLeft === 2 && chunk.length > HINT_SAMPLE_BYTES) {
+      // Size the arrays from a small first sample, before the engine
+      // optimises the line loop, and again after the first chunk (outside
+      // the loop, from more rows): the rest of the input then parses without
+      // growing them, so the optimised loop never meets a growth path it has
+      // no type feedback for (a deoptimisation and a recompile of the loop,
+      // 10-40 ms each in a fresh process).
+      const cut = chunk.indexOf(LF, HINT_SAMPLE_BYTES) + 1;
+      if (cut > 0 && cut < chunk.length) {
+        this.push(chunk.subarray(0, cut));
+        chunk = chunk.subarray(cut);
+      }
+    }
+    // In pieces: each piece's worst case is reserved before its lines are
+    // parsed (see reserveFor), so that headroom stays small.
+    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
+      super.push(
+        at === 0 && chunk.length <= PIECE_BYTES ? chunk : chunk.subarray(at, at + PIECE_BYTES),
+      );
+    }
     this.bytesSeen += chunk.length;
-    if (this.sizeHint > 0) this.reserveFromHint();
+    if (this.reservesLeft > 0) this.reserveFromHint();
   }
 
-  /** Extrapolates the densities seen so far to the expected input size, once. */
+  /**
+   * Makes room for everything `bytes` bytes of lines can hold (a label
+   * takes 2 bytes at least, a feature 4, a row 2), so the line loop never
+   * grows an array: a growth path the optimised loop meets without type
+   * feedback deoptimises it. Past 2^31-1 entries the loop throws instead.
+   */
+  private reserveFor(bytes: number): void {
+    const rows = this.rows + (bytes >> 1) + 2;
+    if (rows > this.featurePtr.length) {
+      this.featurePtr = grow(this.featurePtr, rows);
+      this.labelPtr = grow(this.labelPtr, rows);
+    }
+    const labels = this.labelCount + (bytes >> 1) + 1;
+    if (labels > this.labelIds.length) this.labelIds = grow(this.labelIds, labels);
+    const nnz = this.nnz + (bytes >> 2) + 1;
+    if (nnz > this.featureIds.length) {
+      this.featureIds = grow(this.featureIds, nnz);
+      this.featureValues = grow(this.featureValues, nnz);
+    }
+  }
+
+  /** Extrapolates the densities seen so far to the expected input size (grows, never shrinks). */
   private reserveFromHint(): void {
-    const ratio = (this.sizeHint / Math.max(this.bytesSeen - this.pendingBytes, 1)) * 1.02;
-    this.sizeHint = 0;
+    const ratio = (this.expectedBytes / Math.max(this.bytesSeen - this.pendingBytes, 1)) * 1.02;
+    this.reservesLeft--;
     if (ratio <= 1.05) return;
-    const reserve = (used: number) => Math.min(Math.ceil(used * ratio) + 64, MAX_INT32 - 1);
+    // The estimate plus one piece's worst case (see reserveFor): an accurate
+    // estimate then needs no growth at the end of the input.
+    const reserve = (used: number, perPiece: number) =>
+      Math.min(Math.ceil(used * ratio) + perPiece + 64, MAX_INT32 - 1);
     if (this.nnz > 0) {
-      const capacity = reserve(this.nnz);
+      const capacity = reserve(this.nnz, PIECE_BYTES >> 2);
       if (capacity > this.featureIds.length) {
         this.featureIds = grow(this.featureIds, capacity, true);
         this.featureValues = grow(this.featureValues, capacity, true);
       }
     }
     if (this.labelCount > 0) {
-      const capacity = reserve(this.labelCount);
+      const capacity = reserve(this.labelCount, PIECE_BYTES >> 1);
       if (capacity > this.labelIds.length) this.labelIds = grow(this.labelIds, capacity, true);
     }
     if (!this.header && this.rows > 0) {
-      const capacity = reserve(this.rows + 1);
+      const capacity = reserve(this.rows + 1, PIECE_BYTES >> 1);
       if (capacity > this.featurePtr.length) {
         this.featurePtr = grow(this.featurePtr, capacity, true);
         this.labelPtr = grow(this.labelPtr, capacity, true);
@@ -225,6 +273,7 @@ export class DatasetParser extends ChunkedLineParser {
    * and trimming stops at a blank or CR, so digit loops need no bound checks.
    */
   protected override parseLines(buf: Uint8Array, pos: number, limit: number): number {
+    this.reserveFor(limit - pos);
     for (;;) {
       const newline = buf.indexOf(LF, pos);
       if (newline < 0 || newline >= limit) return pos;
@@ -260,7 +309,7 @@ export class DatasetParser extends ChunkedLineParser {
       // Labels: the first field, unless the line starts with a blank (no labels).
       const labelStart = this.labelCount;
       if (p === start) {
-        let labelIds = this.labelIds;
+        const labelIds = this.labelIds;
         let count = this.labelCount;
         for (;;) {
           const tokenStart = p;
@@ -275,7 +324,7 @@ export class DatasetParser extends ChunkedLineParser {
           if (id > MAX_INT32) {
             this.fail("ID_TOO_LARGE", "label id above 2^31-1", buf, lineStart, tokenStart, p);
           }
-          if (count === labelIds.length) labelIds = this.labelIds = grow(labelIds, count + 1);
+          if (count === labelIds.length) this.tooLarge("label entries");
           labelIds[count++] = id;
           if (p === end || c !== COMMA) break;
           p++;
@@ -285,8 +334,8 @@ export class DatasetParser extends ChunkedLineParser {
 
       // Features: `index:value` tokens separated by blanks.
       const featureStart = this.nnz;
-      let ids = this.featureIds;
-      let values = this.featureValues;
+      const ids = this.featureIds;
+      const values = this.featureValues;
       let nnz = this.nnz;
       let previous = -1;
       let sorted = true;
@@ -325,16 +374,7 @@ export class DatasetParser extends ChunkedLineParser {
           p = this.valueEnd;
         }
 
-        if (nnz === ids.length) {
-          if (nnz >= MAX_INT32) {
-            throw new AnnexmlError("TOO_LARGE", "more than 2^31-1 feature non-zeros", {
-              file: this.source,
-              line: this.line,
-            });
-          }
-          ids = this.featureIds = grow(ids, nnz + 1);
-          values = this.featureValues = grow(values, nnz + 1);
-        }
+        if (nnz === ids.length) this.tooLarge("feature non-zeros");
         ids[nnz] = id;
         values[nnz] = value;
         nnz++;
@@ -344,7 +384,9 @@ export class DatasetParser extends ChunkedLineParser {
       this.nnz = nnz;
 
       if (!sorted) this.sortRow(featureStart, nnz, buf, lineStart, end);
-      if (nnz > featureStart && ids[nnz - 1] > this.maxFeatureId) this.maxFeatureId = ids[nnz - 1];
+      // Stored on every row (not only on a new maximum): a store the loop runs
+      // rarely has no type feedback when it is optimised, and deoptimises it.
+      if (nnz > featureStart) this.maxFeatureId = Math.max(this.maxFeatureId, ids[nnz - 1]);
       this.finishLabels(labelStart);
       this.closeRow();
     }
@@ -429,15 +471,12 @@ export class DatasetParser extends ChunkedLineParser {
       this.warnings.duplicateLabels += to - unique;
       this.labelCount = unique;
     }
-    if (this.labelIds[unique - 1] > this.maxLabelId) this.maxLabelId = this.labelIds[unique - 1];
+    this.maxLabelId = Math.max(this.maxLabelId, this.labelIds[unique - 1]);
   }
 
   private closeRow(): void {
     const r = ++this.rows;
-    if (r === this.featurePtr.length) {
-      this.featurePtr = grow(this.featurePtr, r + 1);
-      this.labelPtr = grow(this.labelPtr, r + 1);
-    }
+    if (r === this.featurePtr.length) this.tooLarge("rows");
     this.featurePtr[r] = this.nnz;
     this.labelPtr[r] = this.labelCount;
   }
@@ -486,6 +525,14 @@ export class DatasetParser extends ChunkedLineParser {
       this.labelPtr = grow(this.labelPtr, rows + 2);
     }
     return true;
+  }
+
+  /** Arrays reserved up to 2^31-1 entries (see reserveFor) are full. */
+  private tooLarge(what: string): never {
+    throw new AnnexmlError("TOO_LARGE", `more than 2^31-1 ${what}`, {
+      file: this.source,
+      line: this.line,
+    });
   }
 
   private fail(

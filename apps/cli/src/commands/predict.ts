@@ -1,6 +1,7 @@
-import { predictOptionsOf } from "@annexml/model";
-import { loadParams, requireFiles } from "../config.js";
+import { type AnnexmlModel, predictOptionsOf } from "@annexml/model";
+import { type AnnexmlParams, loadParams, requireFiles } from "../config.js";
 import { predictFile, rebuildGraphs } from "../engine/predict-file.js";
+import { startPredictWorkers } from "../engine/runner.js";
 import { readModelFile } from "../model/files.js";
 import { Reporter } from "../progress.js";
 
@@ -14,6 +15,26 @@ export async function runPredict(configFile: string, overrides: string[]): Promi
   requireFiles(params, ["model_file", "predict_file", "result_file"]);
   const reporter = new Reporter({ verbose: params.verbose });
   const start = performance.now();
+  // The worker threads boot and load their code while this one reads the model.
+  const workers = params.num_thread > 1 ? startPredictWorkers(params.num_thread) : null;
+  const model = await loadForPrediction(params, reporter, start).catch(async (error: unknown) => {
+    await workers?.destroy();
+    throw error;
+  });
+  const { rows, seconds } = await predictFile(model, params, reporter, workers);
+  reporter.info(
+    `Done: ${rows} rows in ${seconds.toFixed(2)} s (${(rows / Math.max(seconds, 1e-9)).toFixed(0)} rows/s), ` +
+      `total ${((performance.now() - start) / 1000).toFixed(2)} s` +
+      ` (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`,
+  );
+}
+
+/** Reads model_file for `predict` (rebuilding the graphs for another num_edge, laid out for the search). */
+async function loadForPrediction(
+  params: AnnexmlParams,
+  reporter: Reporter,
+  start: number,
+): Promise<AnnexmlModel> {
   // Into one shared WebAssembly memory: the search kernels of every thread
   // read the vectors and graphs there, so the model is in memory once.
   const { model, fileBytes } = await readModelFile(params.model_file, {
@@ -40,10 +61,5 @@ export async function runPredict(configFile: string, overrides: string[]): Promi
   // Once for every thread, where they are (after any rebuild, which reads
   // them in row order): the vectors and graphs in the search's leaf order.
   if (model.predictSettings(predictOptionsOf(params)).search === "graph") model.layOutForSearch();
-  const { rows, seconds } = await predictFile(model, params, reporter);
-  reporter.info(
-    `Done: ${rows} rows in ${seconds.toFixed(2)} s (${(rows / Math.max(seconds, 1e-9)).toFixed(0)} rows/s), ` +
-      `total ${((performance.now() - start) / 1000).toFixed(2)} s` +
-      ` (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`,
-  );
+  return model;
 }

@@ -14,7 +14,8 @@ import { AnnexmlError } from "@annexml/sparse-io";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { rebuildGraphs } from "../engine/predict-file.js";
 import { readModelFile } from "../model/files.js";
-import { DEFAULT_SERVE_OPTIONS, type PredictServer, startServer } from "../serve/server.js";
+import { DEFAULT_SERVE_OPTIONS } from "../serve/options.js";
+import type { PredictServer } from "../serve/server.js";
 import { INTERRUPT_SIGNALS, type InterruptSignal } from "../signals.js";
 
 /** The command line options of `annexml serve` (commander's camelCase). */
@@ -96,6 +97,7 @@ export async function startServe(
   const { model, fileBytes } = await readModelFile(modelFile, { shared: o.threads > 1 });
   if (numEdge !== undefined && numEdge !== model.info.params.num_edge)
     rebuildGraphs(model, numEdge);
+  const { startServer } = await import("../serve/server.js");
   const server = await startServer(
     model,
     {

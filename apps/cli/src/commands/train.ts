@@ -10,7 +10,6 @@ import {
 import { trainModelInto } from "../engine/trainer.js";
 import { ContainerWriter } from "../model/container.js";
 import { Reporter } from "../progress.js";
-import { checkQueueUrl, checkRedis } from "../queue/protocol.js";
 
 /** `annexml train CONFIG.json [key=value ...]`: trains and writes model_file. */
 export async function runTrain(configFile: string, overrides: string[]): Promise<void> {
@@ -24,6 +23,7 @@ export async function runTrain(configFile: string, overrides: string[]): Promise
   if (params.queue) {
     // A queued run fails in seconds on a bad queue, before reading the data.
     requireFiles(params, ["work_dir"]);
+    const { checkQueueUrl, checkRedis } = await import("../queue/protocol.js");
     await checkRedis(checkQueueUrl(params.queue, "parameter 'queue'"));
   }
   const reporter = new Reporter({ verbose: params.verbose });

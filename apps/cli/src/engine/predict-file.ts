@@ -10,11 +10,13 @@ import {
 } from "@annexml/sparse-io";
 import type { AnnexmlParams } from "../config.js";
 import type { Reporter } from "../progress.js";
-import { createPredictRunner } from "./runner.js";
+import { createPredictRunner, type WorkerPool } from "./runner.js";
 import { indexTask, searchGraphOptions } from "./tasks.js";
 
-/** Rows read per batch; each batch is split into one piece per thread. */
+/** Rows read per batch; each batch is split into a few pieces per thread. */
 const BATCH_ROWS = 8192;
+/** Pieces of a batch per thread (see predictFile). */
+const PIECES_PER_THREAD = 4;
 
 /**
  * Replaces the stored search graphs by graphs of `numEdges` out-edges (when
@@ -32,11 +34,15 @@ export function rebuildGraphs(model: AnnexmlModel, numEdges: number): void {
   });
 }
 
-/** Predicts `predict_file` into `result_file` (streaming; `-` for stdin/stdout); returns rows and seconds. */
+/**
+ * Predicts `predict_file` into `result_file` (streaming; `-` for stdin/stdout); returns rows and seconds.
+ * `workers`: threads started early (see `startPredictWorkers`), owned from here on.
+ */
 export async function predictFile(
   model: AnnexmlModel,
   params: AnnexmlParams,
   reporter: Reporter,
+  workers: WorkerPool | null = null,
 ): Promise<{ rows: number; seconds: number }> {
   const start = performance.now();
   const options: ModelPredictOptions = predictOptionsOf(params);
@@ -44,7 +50,7 @@ export async function predictFile(
   const digits = settings.rerank ? 6 : scoreDigits(settings.vote);
   const jsonl = params.result_format === 1;
   const threads = params.num_thread;
-  const runner = createPredictRunner(model, options, threads);
+  const runner = createPredictRunner(model, options, threads, workers);
   const writer = await AtomicFileWriter.open(params.result_file);
   let rows = 0;
   try {
@@ -57,9 +63,12 @@ export async function predictFile(
     for await (const batch of batches) {
       phase ??= reporter.phase("predicting", batch.header?.rows ?? 0, "rows");
       normalizeRows(batch.features);
-      // One piece per thread; results come back in order.
+      // A few pieces per thread, so a thread that is done takes the next
+      // (threads differ by up to 20% on equal halves); results in order.
       const pieces =
-        threads > 1 ? splitRows(batch.features.rows, threads) : [[0, batch.features.rows]];
+        threads > 1
+          ? splitRows(batch.features.rows, threads * PIECES_PER_THREAD)
+          : [[0, batch.features.rows]];
       const results: KnnResult[] = await Promise.all(
         pieces.map(([from, to]) => runner.predict(batch.features, from, to)),
       );

@@ -13,6 +13,7 @@ import {
 import type { CsrMatrix, DenseMatrix, KnnResult, LabelMatrix } from "@annexml/sparse-io";
 import { Piscina } from "piscina";
 import {
+  buffersOf,
   type IndexTaskOptions,
   indexTask,
   type PartitionResult,
@@ -174,25 +175,45 @@ export function createIndexRunner(threads: number): IndexRunner {
   };
 }
 
+/** A pool of worker threads (see {@link pool}). */
+export type WorkerPool = ReturnType<typeof pool>;
+
+/**
+ * Starts `threads` prediction workers before the model is read: they boot
+ * and load their modules while this thread reads the model (about 0.1-0.2 s
+ * of a fresh process), and get the model with their tasks (see
+ * {@link createPredictRunner}). Hand the pool to `createPredictRunner`,
+ * which owns it from then on (or `destroy()` it).
+ */
+export function startPredictWorkers(threads: number): WorkerPool {
+  return pool(threads, { kind: "predictLater" });
+}
+
 /**
  * Prediction runner over a loaded model (its arrays on shared memory when
  * threaded; its vectors and graphs read in place by every thread when it
  * was read into a WebAssembly memory: see `readModelFile`'s `memory`).
+ * `started`: workers from {@link startPredictWorkers}, used when every
+ * array of the model is on shared memory (each task then carries the model
+ * as references, a fraction of a millisecond); otherwise they are ended and
+ * new ones get the model once, when they start.
  */
 export function createPredictRunner(
   model: AnnexmlModel,
   options: ModelPredictOptions,
   threads: number,
+  started: WorkerPool | null = null,
 ): PredictRunner {
   if (threads <= 1) {
+    void started?.destroy();
     const predictor: Predictor = model.predictor(options);
     return {
       predict: async (features, from, to) => predictWith(predictor, features, from, to),
       close: async () => {},
     };
   }
-  const workers = pool(threads, {
-    kind: "predict",
+  const setup = {
+    kind: "predict" as const,
     info: model.info,
     trainLabels: model.trainLabels,
     learners: model.learners,
@@ -202,7 +223,16 @@ export function createPredictRunner(
     memory: model.modelMemory(),
     reranker: model.reranker,
     options,
-  });
+  };
+  if (started && buffersOf(setup).length === 0) {
+    return {
+      predict: (features, from, to) =>
+        started.run({ features, from, to, setup }, { name: "predict" }),
+      close: () => started.destroy(),
+    };
+  }
+  void started?.destroy();
+  const workers = pool(threads, setup);
   return {
     predict: (features, from, to) => workers.run({ features, from, to }, { name: "predict" }),
     close: () => workers.destroy(),

@@ -30,7 +30,6 @@ import type { AnnexmlParams } from "../config.js";
 import { nativeCrc } from "../model/container.js";
 import { readLabelNamesFile } from "../model/label-names-file.js";
 import { type Phase, Reporter } from "../progress.js";
-import { createQueueRunner } from "../queue/runner.js";
 import { packageVersions } from "../version.js";
 import { estimateAndCheck } from "./estimate.js";
 import { createRerankRunner, createTrainRunner, type TrainRunner } from "./runner.js";
@@ -193,8 +192,9 @@ async function train(
   const encoder = sink ? new ModelEncoder(COMPACT_VALUES[params.compact] ?? "none") : null;
   if (sink && encoder) await sink.write(encoder.head(labels, ids, labelNames));
   const slots = L + 2 * L * numPartitions;
+  // The queue's modules (BullMQ, ioredis) are loaded only for a queued run.
   const runner = params.queue
-    ? await createQueueRunner(trainingData, settings, {
+    ? await (await import("../queue/runner.js")).createQueueRunner(trainingData, settings, {
         url: params.queue,
         workDir: params.work_dir,
         slots,

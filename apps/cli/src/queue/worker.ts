@@ -40,9 +40,6 @@ export interface QueueWorkerOptions {
   log?: (line: string) => void;
 }
 
-/** Defaults of the `annexml worker` options. */
-export const DEFAULT_WORKER_OPTIONS = { threads: 1, lockMs: 30_000 } as const;
-
 /** One run's state in a worker: its data on its thread pool, its partitions' row groups. */
 interface RunState {
   settings: TrainSettings;

@@ -5,41 +5,8 @@ import { AnnexmlError, type CsrMatrix, type KnnResult, normalizeRows } from "@an
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { splitRows } from "../engine/predict-file.js";
 import { createPredictRunner, type PredictRunner, predictWith } from "../engine/runner.js";
+import { DEFAULT_SERVE_OPTIONS, type ServeOptions } from "./options.js";
 import { BadRequest, parsePredictBody } from "./request.js";
-
-/** Options of {@link startServer}; see {@link DEFAULT_SERVE_OPTIONS}. */
-export interface ServeOptions {
-  /** Address to listen on (default 127.0.0.1: this machine only). */
-  host: string;
-  /** TCP port; 0 takes any free one (see {@link PredictServer.url}). */
-  port: number;
-  /** Worker threads for batches (1: batches run in the main thread too). */
-  threads: number;
-  /** Prediction options (no `k`: that is per request). */
-  predict: Omit<ModelPredictOptions, "k">;
-  /** Labels per row when a request gives no `k`. */
-  defaultK: number;
-  /** Largest `k` a request may ask for. */
-  maxK: number;
-  /** Largest request body in bytes (larger: 413). */
-  bodyLimit: number;
-  /** `POST /predict` requests at once, from their first byte to their answer (more: 503). */
-  maxQueue: number;
-  /** Milliseconds {@link PredictServer.close} waits for requests in flight before cutting their connections. */
-  shutdownTimeout: number;
-}
-
-export const DEFAULT_SERVE_OPTIONS: Readonly<ServeOptions> = Object.freeze({
-  host: "127.0.0.1",
-  port: 8080,
-  threads: 1,
-  predict: {},
-  defaultK: 10,
-  maxK: 100,
-  bodyLimit: 1 << 20,
-  maxQueue: 64,
-  shutdownTimeout: 10_000,
-});
 
 /** What `GET /info` says of the model file besides the model itself. */
 export interface ModelSource {
