@@ -1,4 +1,5 @@
 import type { CsrMatrix } from "@annexml/sparse-io";
+import { accumulateInvertedScores } from "./model.js";
 import type { PartitionArrays } from "./types.js";
 
 /**
@@ -125,19 +126,20 @@ export function centreScores(
   const k = arrays.k;
   const out = new Float64Array(n * k);
   const { indptr, indices, values } = x;
-  const { featurePtr, partitions, weights, numFeatures } = arrays;
   for (let t = 0; t < n; t++) {
     const r = rows ? rows[t] : t;
-    const base = t * k;
-    // accumulateInvertedScores at an offset (same order, same sums).
-    for (let p = indptr[r]; p < indptr[r + 1]; p++) {
-      const f = indices[p];
-      if (f >= numFeatures || f < 0) continue;
-      const v = values[p];
-      for (let q = featurePtr[f], end = featurePtr[f + 1]; q < end; q++) {
-        out[base + partitions[q]] += weights[q] * v;
-      }
-    }
+    accumulateInvertedScores(
+      arrays.featurePtr,
+      arrays.partitions,
+      arrays.weights,
+      arrays.numFeatures,
+      indices,
+      values,
+      indptr[r],
+      indptr[r + 1],
+      out,
+      t * k,
+    );
   }
   return out;
 }

@@ -8,7 +8,8 @@ import type { PartitionArrays, PartitionModel } from "./types.js";
  * index `featurePtr / partitions / weights`. Features `< 0` or
  * `>= numFeatures` are skipped. Sums in double precision, feature by feature
  * in row order (so every producer of the same weights gets bit-identical
- * scores). The caller zeroes `scores`.
+ * scores). The caller zeroes `scores`; `at` offsets every index into it
+ * (row `t` of a row-major score matrix: `at = t k`).
  */
 export function accumulateInvertedScores(
   featurePtr: Int32Array,
@@ -20,13 +21,14 @@ export function accumulateInvertedScores(
   from: number,
   to: number,
   scores: Float64Array,
+  at = 0,
 ): void {
   for (let p = from; p < to; p++) {
     const f = indices[p];
     if (f >= numFeatures || f < 0) continue;
     const v = values[p];
     for (let q = featurePtr[f], end = featurePtr[f + 1]; q < end; q++) {
-      scores[partitions[q]] += weights[q] * v;
+      scores[at + partitions[q]] += weights[q] * v;
     }
   }
 }
