@@ -79,6 +79,29 @@ describe("annexml train / predict on bundled bibtex", () => {
     expect(info.data).toMatchObject({ rows: 4880, features: 1836, labels: 159 });
   }, 300_000);
 
+  it("adagrad_rsqrt=1: another model, recorded in its params, byte-identical for any num_thread", async () => {
+    const exact = await smallModel();
+    const models = [1, 2].map((t) => join(dir, `rsqrt-${t}.model`));
+    for (const [i, model] of models.entries()) {
+      const r = await annexml([
+        "train",
+        CONFIG,
+        ...SMALL,
+        `model_file=${model}`,
+        "adagrad_rsqrt=1",
+        `num_thread=${i + 1}`,
+      ]);
+      expect(r.code).toBe(0);
+    }
+    const [e, a1, a2] = await Promise.all([exact.model, ...models].map((m) => readFile(m)));
+    expect(a1.equals(a2)).toBe(true);
+    expect(a1.equals(e)).toBe(false);
+    const info = JSON.parse((await annexml(["info", models[0], "--json"])).stdout);
+    expect(info.params).toMatchObject({ adagrad_rsqrt: 1, anchor_step: 1 });
+    const exactInfo = JSON.parse((await annexml(["info", exact.model, "--json"])).stdout);
+    expect(exactInfo.params).toMatchObject({ adagrad_rsqrt: 0 });
+  }, 300_000);
+
   it("streams the model to disk as it trains: the same bytes as saving the API's model", async () => {
     const one = await smallModel();
     const model = await train({
