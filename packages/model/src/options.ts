@@ -60,7 +60,7 @@ export const TRAINING_OPTIONS = {
   clusterSize: { param: "cluster_size" },
   /** A row's own embedding side: one `"merged"` AdaGrad step (default) or one step `"per-sample"` (the original; `anchor_step` 1 / 0). */
   anchorStep: { param: "anchor_step", values: ["per-sample", "merged"] },
-  /** 1 / sqrt(G) of the embedding's AdaGrad steps: `"exact"` (default) or `"approx"` (bit trick and one Newton step; `adagrad_rsqrt` 0 / 1). */
+  /** 1 / sqrt(G) of the embedding's AdaGrad steps: `"approx"` (default; bit trick and one Newton step) or `"exact"` (the original's; `adagrad_rsqrt` 1 / 0). */
   rsqrt: { param: "adagrad_rsqrt", values: ["exact", "approx"] },
 } as const satisfies Record<string, OptionSpec>;
 
