@@ -17,7 +17,8 @@ import { Reporter } from "./progress.js";
  * `TRAINING_OPTIONS`: `embSize`, `numLearners`, `numNeighbours`,
  * `partitioner: "mincut" | "kmeans"`, `partitionerIters`, `embIters`,
  * `labelNormalize: boolean`, `eta0`, `lambda`, `gamma`, `numEdges`, `seed`,
- * `clusterSize`, `anchorStep: "merged" | "per-sample"`), `numThreads`,
+ * `clusterSize`, `anchorStep: "merged" | "per-sample"`, `rsqrt: "exact" |
+ * "approx"`), `numThreads`,
  * `verbose` (default 0 here: no progress on stderr), `compact: "none" |
  * "f16" | "int8"` (how `model.save` stores it; default "none"), and either `trainFile`
  * or `data` (feature rows and label sets; never changed: training works on

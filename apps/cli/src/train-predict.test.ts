@@ -79,6 +79,30 @@ describe("annexml train / predict on bundled bibtex", () => {
     expect(info.data).toMatchObject({ rows: 4880, features: 1836, labels: 159 });
   }, 300_000);
 
+  it("adagrad_rsqrt: 1 (default) and 0 give other models, recorded in their params, each byte-identical for any num_thread", async () => {
+    const approx = await smallModel(); // the default, num_thread=1
+    const train = async (name: string, ...extra: string[]) => {
+      const model = join(dir, name);
+      const r = await annexml(["train", CONFIG, ...SMALL, `model_file=${model}`, ...extra]);
+      expect(r.code).toBe(0);
+      return model;
+    };
+    const models = [
+      approx.model,
+      await train("rsqrt1-2.model", "adagrad_rsqrt=1", "num_thread=2"),
+      await train("rsqrt0-1.model", "adagrad_rsqrt=0", "num_thread=1"),
+      await train("rsqrt0-2.model", "adagrad_rsqrt=0", "num_thread=2"),
+    ];
+    const [a1, a2, e1, e2] = await Promise.all(models.map((m) => readFile(m)));
+    expect(a1.equals(a2)).toBe(true);
+    expect(e1.equals(e2)).toBe(true);
+    expect(a1.equals(e1)).toBe(false);
+    const params = async (m: string) =>
+      JSON.parse((await annexml(["info", m, "--json"])).stdout).params;
+    expect(await params(models[0])).toMatchObject({ adagrad_rsqrt: 1, anchor_step: 1 });
+    expect(await params(models[2])).toMatchObject({ adagrad_rsqrt: 0 });
+  }, 300_000);
+
   it("streams the model to disk as it trains: the same bytes as saving the API's model", async () => {
     const one = await smallModel();
     const model = await train({

@@ -1,4 +1,4 @@
-export { wasmKernelAvailable } from "./kernel.js";
+export { approxStepDelta, wasmKernelAvailable } from "./kernel.js";
 export {
   type EmbeddingArrays,
   type EmbeddingModel,
@@ -12,6 +12,7 @@ export {
   type KernelChoice,
   paddedStride,
   type ResolvedEmbeddingOptions,
+  type RsqrtChoice,
   validateEmbeddingOptions,
 } from "./options.js";
 export {

@@ -3,6 +3,7 @@ import { Rng } from "@annexml/sparse-io";
 import { describe, expect, it } from "vitest";
 import wabtInit from "wabt";
 import {
+  approxStepDelta,
   createJsKernel,
   createWasmKernel,
   type KernelLayout,
@@ -305,6 +306,87 @@ describe("wasm and js kernels", () => {
         }
       }
     }
+  });
+});
+
+describe('the "approx" step (reciprocal square root by bit trick + one Newton step)', () => {
+  it("approxStepDelta is eta g / sqrt(G) within 6.6e-4 relative, over G from 1 to 1e30", () => {
+    const rng = new Rng(3);
+    let worst = 0;
+    for (let i = 0; i < 20000; i++) {
+      const G = Math.fround(10 ** (30 * rng.nextFloat()));
+      const g = Math.fround(rng.nextFloat() - 0.5);
+      const exact = (Math.fround(0.1) * g) / Math.sqrt(G);
+      const rel = Math.abs(approxStepDelta(0.1, g, G) - exact) / Math.abs(exact);
+      worst = Math.max(worst, rel);
+    }
+    expect(worst).toBeLessThan(6.6e-4);
+    // Not the exact form: the approximation is really in use.
+    expect(worst).toBeGreaterThan(1e-4);
+  });
+
+  it.each(kernels)("%s kernel: step is the scalar reference bit for bit", (_name, make) => {
+    const p = problem((l) =>
+      make === createJsKernel ? createJsKernel(l, true) : createWasmKernel(l, true),
+    );
+    const before = snapshot(p);
+    const v = p.layout.v >> 2;
+    for (let d = 0; d < STRIDE; d++) p.f32[v + d] = d < EMB ? 0.3 * Math.sin(d + 1) : 0;
+    const r = p.layout.rowptr >> 2;
+    p.kernel.step(p.i32[r], p.i32[r + 1], 0.1);
+    const row = p.rows[0];
+    const touched = new Set(row.f);
+    for (let f = 0; f < FEATURES; f++) {
+      for (let d = 0; d < STRIDE; d++) {
+        let W = Math.fround(before.W[f][d]);
+        let G = Math.fround(before.G[f][d]);
+        const j = row.f.indexOf(f);
+        if (j >= 0) {
+          const g = Math.fround(Math.fround(row.x[j]) * p.f32[v + d]);
+          G = Math.fround(G + Math.fround(g * g));
+          W = Math.fround(W + approxStepDelta(0.1, g, G));
+        }
+        expect(getG(p.layout, p.f32, f, d)).toBe(G);
+        expect(getW(p.layout, p.f32, f, d)).toBe(W);
+      }
+    }
+    // Within the approximation's error of the exact step.
+    const W = before.W.map((w) => [...w]);
+    const G = before.G.map((g) => [...g]);
+    const zero = new Array(STRIDE).fill(0);
+    const target = Array.from({ length: STRIDE }, (_, d) => p.f32[v + d]);
+    refStep(W, G, row, zero, target, 1, 0, 0.1);
+    for (const f of touched) {
+      for (let d = 0; d < EMB; d++) {
+        const moved = W[f][d] - before.W[f][d];
+        expect(Math.abs(getW(p.layout, p.f32, f, d) - W[f][d])).toBeLessThanOrEqual(
+          7e-4 * Math.abs(moved) + 1e-7,
+        );
+      }
+    }
+  });
+
+  it("wasm and js agree bit for bit over many updates given the same directions", () => {
+    const a = problem((l) => createJsKernel(l, true), 11);
+    const b = problem((l) => createWasmKernel(l, true), 11);
+    const exact = problem((l) => createWasmKernel(l), 11);
+    const rng = new Rng(5);
+    for (let it = 0; it < 200; it++) {
+      const row = rng.nextInt(ROWS);
+      const dir = Array.from({ length: STRIDE }, (_, d) => (d < EMB ? rng.nextFloat() - 0.5 : 0));
+      const r = a.layout.rowptr >> 2;
+      for (const p of [a, b, exact]) {
+        p.f32.set(dir, p.layout.v >> 2);
+        p.kernel.step(p.i32[r + row], p.i32[r + row + 1], 0.1);
+      }
+    }
+    expect(new Uint32Array(b.kernel.buffer, b.layout.wg, 2 * FEATURES * STRIDE)).toEqual(
+      new Uint32Array(a.kernel.buffer, a.layout.wg, 2 * FEATURES * STRIDE),
+    );
+    // ... and differ from the exact step's weights (by rounding-sized amounts).
+    const se = snapshot(exact);
+    expect(snapshot(b).W).not.toEqual(se.W);
+    expectState(b, se.W, se.G, 1e-3);
   });
 });
 

@@ -116,7 +116,7 @@ export interface TrainingKernel {
   dot(a: number, b: number): number;
   /** `v = c0 (h2 - beta h1)`, or `v += ...` when `accumulate` is 1. */
   direction(h1: number, h2: number, c0: number, beta: number, accumulate: number): void;
-  /** For the entries [e0, e1): `g = x v; G += g^2; W += eta g / sqrt(G)`. */
+  /** For the entries [e0, e1): `g = x v; G += g^2; W += eta g / sqrt(G)` (1 / sqrt approximated when created so). */
   step(e0: number, e1: number, eta: number): void;
   /** h, u_s, <h, u_s>, |h|^2, |u_s|^2 for the anchor and the first n samples. */
   forward(anchor: number, n: number): void;
@@ -126,8 +126,36 @@ export interface TrainingKernel {
   updateMerged(anchor: number, n: number, eta: number): void;
 }
 
-/** The scalar JavaScript kernel over a fresh `ArrayBuffer` of `layout.bytes`. */
-export function createJsKernel(layout: KernelLayout): TrainingKernel {
+const bits = new Float32Array(1);
+const bitsI32 = new Int32Array(bits.buffer);
+const f = Math.fround;
+
+/** Constants of the "approx" step's one tuned Newton step (see {@link approxStepDelta}). */
+const RSQRT_MAGIC = 0x5f1ffff9;
+const RSQRT_K1 = Math.fround(0.703952253);
+const RSQRT_K2 = Math.fround(2.38924456);
+
+/**
+ * The scalar reference of the "approx" AdaGrad step of one weight:
+ * `eta g / sqrt(G)` with 1 / sqrt(G) = k1 y0 (k2 - G y0^2), y0 from the bit
+ * trick `0x5f1ffff9 - (bits(G) >>> 1)`, k1 folded into `eta` (relative error
+ * below 6.6e-4 for any normal float32 G > 0). Every operation is rounded to
+ * float32 in the f32x4 kernel's order, so the two agree bit for bit.
+ */
+export function approxStepDelta(eta: number, g: number, G: number): number {
+  bits[0] = G;
+  bitsI32[0] = RSQRT_MAGIC - (bitsI32[0] >>> 1);
+  const y = bits[0];
+  const ek = f(f(eta) * RSQRT_K1);
+  return f(f(f(ek * g) * y) * f(RSQRT_K2 - f(G * f(y * y))));
+}
+
+/**
+ * The scalar JavaScript kernel over a fresh `ArrayBuffer` of `layout.bytes`;
+ * `approx` selects the reciprocal-square-root step (see {@link approxStepDelta}),
+ * computed in float32 like the wasm one.
+ */
+export function createJsKernel(layout: KernelLayout, approx = false): TrainingKernel {
   const buffer = new ArrayBuffer(layout.bytes);
   const f32 = new Float32Array(buffer);
   const i32 = new Int32Array(buffer);
@@ -179,6 +207,10 @@ export function createJsKernel(layout: KernelLayout): TrainingKernel {
   }
 
   function step(e0: number, e1: number, eta: number): void {
+    if (approx) {
+      stepApprox(e0, e1, eta);
+      return;
+    }
     for (let e = e0 >> 2, end = e1 >> 2; e < end; e += 2) {
       const x = f32[e + 1];
       for (let w = i32[e] >> 2, d = 0; d < stride; d += 4, w += 8) {
@@ -198,6 +230,20 @@ export function createJsKernel(layout: KernelLayout): TrainingKernel {
         f32[w + 1] += (eta * g1) / Math.sqrt(G1);
         f32[w + 2] += (eta * g2) / Math.sqrt(G2);
         f32[w + 3] += (eta * g3) / Math.sqrt(G3);
+      }
+    }
+  }
+
+  function stepApprox(e0: number, e1: number, eta: number): void {
+    for (let e = e0 >> 2, end = e1 >> 2; e < end; e += 2) {
+      const x = f32[e + 1];
+      for (let w = i32[e] >> 2, d = 0; d < stride; d++) {
+        // Weight d of the record: group d >> 2, lane d & 3, G 4 floats later.
+        const at = w + 8 * (d >> 2) + (d & 3);
+        const g = f(x * f32[vIdx + d]);
+        const G = f(f32[at + 4] + f(g * g));
+        f32[at + 4] = G;
+        f32[at] = f(f32[at] + approxStepDelta(eta, g, G));
       }
     }
   }
@@ -272,6 +318,7 @@ interface KernelExports extends Omit<TrainingKernel, "name" | "buffer"> {
     dots: number,
     norms: number,
     v: number,
+    approx: number,
   ): void;
 }
 
@@ -293,7 +340,7 @@ export function wasmKernelAvailable(): boolean {
  * The f32x4 WebAssembly kernel with its own linear memory grown once to
  * `layout.bytes`; null when unavailable or when the memory cannot grow.
  */
-export function createWasmKernel(layout: KernelLayout): TrainingKernel | null {
+export function createWasmKernel(layout: KernelLayout, approx = false): TrainingKernel | null {
   const module = wasmModule();
   if (module === null) return null;
   const instance = instantiateWasm(module);
@@ -315,6 +362,7 @@ export function createWasmKernel(layout: KernelLayout): TrainingKernel | null {
     layout.dots,
     layout.norms,
     layout.v,
+    approx ? 1 : 0,
   );
   return {
     name: "wasm",

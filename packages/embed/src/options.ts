@@ -14,6 +14,9 @@ export type KernelChoice = "auto" | "wasm" | "js";
 /** How the anchor row is updated; see {@link EmbeddingOptions.anchorStep}. */
 export type AnchorStep = "per-sample" | "merged";
 
+/** How the AdaGrad step computes 1 / sqrt(G); see {@link EmbeddingOptions.rsqrt}. */
+export type RsqrtChoice = "exact" | "approx";
+
 /**
  * Options of {@link trainEmbedding} (names follow the original's
  * parameters: emb_size, emb_iter, eta0, gamma, seed, num_nn,
@@ -62,6 +65,15 @@ export interface EmbeddingOptions {
    * cost (see the README for measured figures). Not the original's update.
    */
   anchorStep?: AnchorStep;
+  /**
+   * "exact" (default): every AdaGrad step divides by the correctly rounded
+   * sqrt(G). "approx": multiplies by a reciprocal square root from the bit
+   * trick and one tuned Newton step (relative error below 6.6e-4), which
+   * skips the divider unit that bounds the step (see the README for measured
+   * speed and accuracy). Deterministic either way; the js kernel computes
+   * the same approximation in float32, bit for bit the wasm one.
+   */
+  rsqrt?: RsqrtChoice;
 }
 
 /** The defaults of {@link EmbeddingOptions} (the original's values). */
@@ -78,6 +90,7 @@ export const DEFAULT_EMBEDDING_OPTIONS: Readonly<
   diagnostic: false,
   kernel: "auto" as KernelChoice,
   anchorStep: "per-sample" as AnchorStep,
+  rsqrt: "exact" as RsqrtChoice,
 });
 
 /** {@link EmbeddingOptions} with every default filled in. */
@@ -128,6 +141,9 @@ export function validateEmbeddingOptions(options: EmbeddingOptions = {}): Resolv
   }
   if (o.anchorStep !== "per-sample" && o.anchorStep !== "merged") {
     throw badOption(`anchorStep must be "per-sample" or "merged", but is ${o.anchorStep}`);
+  }
+  if (o.rsqrt !== "exact" && o.rsqrt !== "approx") {
+    throw badOption(`rsqrt must be "exact" or "approx", but is ${o.rsqrt}`);
   }
   if (o.onEpoch !== undefined && typeof o.onEpoch !== "function") {
     throw badOption(`onEpoch must be a function, but is ${typeof o.onEpoch}`);

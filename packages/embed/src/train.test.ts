@@ -228,6 +228,23 @@ describe("trainEmbedding on bibtex (one partition = all 4880 rows)", () => {
     // Measured 0.5917 (per-sample: 0.5948).
     expect(precision[0]).toBeGreaterThanOrEqual(0.57);
   });
+
+  it('rsqrt "approx" (option): also learns, test P@1 >= 0.57, merged anchor step', () => {
+    const rows = range(train.features.rows);
+    const model = trainEmbedding(
+      { features: train.features, labels: train.labels, rows },
+      { seed: 1, anchorStep: "merged", rsqrt: "approx" },
+    );
+    const queries = model.embedRows(test.features);
+    const precision = knnVotePrecision(
+      queries,
+      test.labels,
+      model.embeddings,
+      selectRows(train.labels, rows),
+    );
+    // Measured 0.5917, as with "exact" (a different model: weights differ by up to 1e-3).
+    expect(precision[0]).toBeGreaterThanOrEqual(0.57);
+  });
 });
 
 describe("determinism", () => {
@@ -378,6 +395,10 @@ describe("validation", () => {
     expect(() => trainEmbedding(input, { kernel: "gpu" })).toThrow(/kernel must be/);
     // @ts-expect-error wrong anchor step
     expect(() => trainEmbedding(input, { anchorStep: "batch" })).toThrow(/anchorStep must be/);
+    // @ts-expect-error wrong rsqrt choice
+    expect(() => trainEmbedding(input, { rsqrt: "fast" })).toThrow(
+      /rsqrt must be "exact" or "approx", but is fast/,
+    );
     expect(() => trainEmbedding({ ...input, rows: Int32Array.of(0, 99999) })).toThrow(
       /rows\[1\] must be a row id in \[0, 4880\), but is 99999/,
     );

@@ -334,15 +334,16 @@ function epochScratch(positives: KnnResult): EpochScratch {
 }
 
 function createKernel(o: ResolvedEmbeddingOptions, layout: KernelLayout): TrainingKernel {
-  if (o.kernel === "js") return createJsKernel(layout);
-  const wasm = createWasmKernel(layout);
+  const approx = o.rsqrt === "approx";
+  if (o.kernel === "js") return createJsKernel(layout, approx);
+  const wasm = createWasmKernel(layout, approx);
   if (wasm) return wasm;
   if (o.kernel === "wasm") {
     throw badOption(
       `kernel "wasm" is unavailable here (no WebAssembly SIMD, or ${layout.bytes} bytes of memory cannot be allocated)`,
     );
   }
-  return createJsKernel(layout);
+  return createJsKernel(layout, approx);
 }
 
 function validateInput(input: EmbeddingInput): void {

@@ -10,7 +10,7 @@
  * the validation (types, ranges, unknown keys) read these tables only.
  */
 import type { AnnIndexKind } from "@annexml/ann-search";
-import type { AnchorStep } from "@annexml/embed";
+import type { AnchorStep, RsqrtChoice } from "@annexml/embed";
 import { AnnexmlError } from "@annexml/sparse-io";
 import type { Compact } from "./compact.js";
 import { type AnnexmlParams, checkNumber, PARAMS } from "./params.js";
@@ -66,6 +66,8 @@ export const TRAINING_OPTIONS = {
   clusterSize: { param: "cluster_size" },
   /** A row's own embedding side: one `"merged"` AdaGrad step (default) or one step `"per-sample"` (the original; `anchor_step` 1 / 0). */
   anchorStep: { param: "anchor_step", values: ["per-sample", "merged"] },
+  /** 1 / sqrt(G) of the embedding's AdaGrad steps: `"approx"` (default; bit trick and one Newton step) or `"exact"` (the original's; `adagrad_rsqrt` 1 / 0). */
+  rsqrt: { param: "adagrad_rsqrt", values: ["exact", "approx"] },
 } as const satisfies Record<string, OptionSpec>;
 
 /** Options of a training run that the model does not keep. */
@@ -150,11 +152,13 @@ export type SearchKind = AnnIndexKind;
 const _unions: [
   TrainingOptions["anchorStep"] extends AnchorStep ? true : false,
   AnchorStep extends TrainingOptions["anchorStep"] ? true : false,
+  TrainingOptions["rsqrt"] extends RsqrtChoice ? true : false,
+  RsqrtChoice extends TrainingOptions["rsqrt"] ? true : false,
   OptionsOf<typeof PREDICT_OPTIONS>["search"] extends SearchKind ? true : false,
   SearchKind extends OptionsOf<typeof PREDICT_OPTIONS>["search"] ? true : false,
   RunOptions["compact"] extends Compact ? true : false,
   Compact extends RunOptions["compact"] ? true : false,
-] = [true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true];
 void _unions;
 
 /** An `AnnexmlError` with code `BAD_OPTION`. */

@@ -112,6 +112,7 @@ export function partTask(
       labelNormalize: s.labelNormalize,
       diagnostic: s.diagnostic,
       anchorStep: s.anchorStep,
+      rsqrt: s.rsqrt,
       ...(report === noReport
         ? {}
         : { onProgress: stagedReport(report, embedWork(data, s, rows, positives !== undefined)) }),

@@ -192,9 +192,9 @@ function shortFloat(x: number): number {
 
 function modelInfo(cpp: CppModel, path: string): ModelInfo {
   const p = cpp.params;
-  // Training parameters the original has no counterpart for: cluster_size
-  // and anchor_step describe the original's behaviour (fixed partition size,
-  // per-sample updates); any other keeps our default.
+  // Training parameters the original has no counterpart for: cluster_size,
+  // anchor_step and adagrad_rsqrt describe the original's behaviour (fixed partition size,
+  // per-sample updates, exact square roots); any other keeps our default.
   const params: TrainingParams = {
     ...trainingParamsOf(defaultParams()),
     emb_size: p.emb_size,
@@ -211,6 +211,7 @@ function modelInfo(cpp: CppModel, path: string): ModelInfo {
     seed: p.seed >>> 0,
     cluster_size: CPP_CLUSTER_SIZE,
     anchor_step: 0,
+    adagrad_rsqrt: 0,
   };
   return {
     origin: "annexml-cpp",

@@ -26,9 +26,9 @@ export type Feature0Mode = "original" | "trained";
 
 /**
  * The parameter block of an original model (`docs/CPP_MODEL_FORMAT.md` section 1),
- * as stored: our parameters minus the two the original does not have.
+ * as stored: our parameters minus the three the original does not have.
  */
-export type CppParams = Omit<AnnexmlParams, "cluster_size" | "anchor_step">;
+export type CppParams = Omit<AnnexmlParams, "cluster_size" | "anchor_step" | "adagrad_rsqrt">;
 
 /** One partition read from an original model, in our layout (no search graph yet). */
 export interface CppPart {

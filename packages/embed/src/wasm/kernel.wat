@@ -15,9 +15,12 @@
 ;; The padding lanes of W are 0 and of G are 1, so they never change.
 ;; Loops over the stride go by chunks of 4 vectors, then single vectors;
 ;; the stride is a multiple of 4 floats. The step uses the correctly rounded
-;; f32x4.sqrt and f32x4.div; together they bound its speed (the divider
-;; unit), and reciprocal-square-root approximations (bit trick + Newton
-;; steps) measured no faster, so the exact form stays.
+;; f32x4.sqrt and f32x4.div by default; together they bound its speed (the
+;; divider unit: about half of a phyletic_profiles epoch). With $approx set,
+;; the step uses $stepApprox instead: a reciprocal square root by the bit
+;; trick and one tuned Newton step, plain f32 multiplies and subtractions,
+;; so it is as deterministic as the exact form and a scalar reference
+;; (rsqrtApprox in kernel.ts) reproduces it bit for bit.
 (module
   (memory (export "memory") 1)
   (global $sb (mut i32) (i32.const 16))
@@ -28,9 +31,10 @@
   (global $dots (mut i32) (i32.const 0))
   (global $norms (mut i32) (i32.const 0))
   (global $v (mut i32) (i32.const 0))
+  (global $approx (mut i32) (i32.const 0))
 
   (func (export "init") (param $sb i32) (param $rowptr i32) (param $emb i32) (param $samples i32)
-        (param $params i32) (param $dots i32) (param $norms i32) (param $v i32)
+        (param $params i32) (param $dots i32) (param $norms i32) (param $v i32) (param $approx i32)
     (global.set $sb (local.get $sb))
     (global.set $rowptr (local.get $rowptr))
     (global.set $emb (local.get $emb))
@@ -38,7 +42,8 @@
     (global.set $params (local.get $params))
     (global.set $dots (local.get $dots))
     (global.set $norms (local.get $norms))
-    (global.set $v (local.get $v)))
+    (global.set $v (local.get $v))
+    (global.set $approx (local.get $approx)))
 
   ;; out[0..stride) = sum over entries [e0, e1) of value * W[record]. Entries
   ;; outermost, so each record is read once while out stays in L1.
@@ -122,6 +127,8 @@
   (func $step (export "step") (param $e0 i32) (param $e1 i32) (param $eta f32)
     (local $d i32) (local $w i32) (local $q i32) (local $x v128) (local $g v128) (local $gg v128)
     (local $e v128)
+    (if (global.get $approx)
+      (then (call $stepApprox (local.get $e0) (local.get $e1) (local.get $eta)) (return)))
     (local.set $e (f32x4.splat (local.get $eta)))
     (block $done
       (loop $entries
@@ -170,6 +177,81 @@
             (v128.store offset=0 (local.get $w)
               (f32x4.add (v128.load offset=0 (local.get $w))
                 (f32x4.div (f32x4.mul (local.get $e) (local.get $g)) (f32x4.sqrt (local.get $gg)))))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (local.set $w (i32.add (local.get $w) (i32.const 32)))
+            (local.set $d (i32.add (local.get $d) (i32.const 16)))
+            (br $singles)))
+        (local.set $e0 (i32.add (local.get $e0) (i32.const 8)))
+        (br $entries))))
+
+  ;; $step with 1 / sqrt(G) approximated by the bit trick and one tuned
+  ;; Newton step (magic 0x5f1ffff9, k1 = 0.703952253, k2 = 2.38924456:
+  ;; y = k1 y0 (k2 - G y0^2), relative error below 6.6e-4 for any normal G),
+  ;; k1 folded into eta: W += ((eta k1) g) y0 (k2 - G (y0 y0)). Seven
+  ;; multiplies and no divider use per 4 weights.
+  (func $stepApprox (param $e0 i32) (param $e1 i32) (param $eta f32)
+    (local $d i32) (local $w i32) (local $q i32) (local $x v128) (local $g v128) (local $gg v128)
+    (local $e v128) (local $y v128) (local $magic v128) (local $k2 v128)
+    (local.set $e (f32x4.splat (f32.mul (local.get $eta) (f32.const 0.703952253))))
+    (local.set $magic (i32x4.splat (i32.const 0x5f1ffff9)))
+    (local.set $k2 (f32x4.splat (f32.const 2.38924456)))
+    (block $done
+      (loop $entries
+        (br_if $done (i32.ge_u (local.get $e0) (local.get $e1)))
+        (local.set $w (i32.load (local.get $e0)))
+        (local.set $x (f32x4.splat (f32.load offset=4 (local.get $e0))))
+        (local.set $q (global.get $v))
+        (local.set $d (i32.const 0))
+        (block $chunksDone
+          (loop $chunks
+            (br_if $chunksDone (i32.gt_u (i32.add (local.get $d) (i32.const 64)) (global.get $sb)))
+            (local.set $g (f32x4.mul (local.get $x) (v128.load offset=0 (local.get $q))))
+            (local.set $gg (f32x4.add (v128.load offset=16 (local.get $w)) (f32x4.mul (local.get $g) (local.get $g))))
+            (v128.store offset=16 (local.get $w) (local.get $gg))
+            (local.set $y (i32x4.sub (local.get $magic) (i32x4.shr_u (local.get $gg) (i32.const 1))))
+            (v128.store offset=0 (local.get $w)
+              (f32x4.add (v128.load offset=0 (local.get $w))
+                (f32x4.mul (f32x4.mul (f32x4.mul (local.get $e) (local.get $g)) (local.get $y))
+                  (f32x4.sub (local.get $k2) (f32x4.mul (local.get $gg) (f32x4.mul (local.get $y) (local.get $y)))))))
+            (local.set $g (f32x4.mul (local.get $x) (v128.load offset=16 (local.get $q))))
+            (local.set $gg (f32x4.add (v128.load offset=48 (local.get $w)) (f32x4.mul (local.get $g) (local.get $g))))
+            (v128.store offset=48 (local.get $w) (local.get $gg))
+            (local.set $y (i32x4.sub (local.get $magic) (i32x4.shr_u (local.get $gg) (i32.const 1))))
+            (v128.store offset=32 (local.get $w)
+              (f32x4.add (v128.load offset=32 (local.get $w))
+                (f32x4.mul (f32x4.mul (f32x4.mul (local.get $e) (local.get $g)) (local.get $y))
+                  (f32x4.sub (local.get $k2) (f32x4.mul (local.get $gg) (f32x4.mul (local.get $y) (local.get $y)))))))
+            (local.set $g (f32x4.mul (local.get $x) (v128.load offset=32 (local.get $q))))
+            (local.set $gg (f32x4.add (v128.load offset=80 (local.get $w)) (f32x4.mul (local.get $g) (local.get $g))))
+            (v128.store offset=80 (local.get $w) (local.get $gg))
+            (local.set $y (i32x4.sub (local.get $magic) (i32x4.shr_u (local.get $gg) (i32.const 1))))
+            (v128.store offset=64 (local.get $w)
+              (f32x4.add (v128.load offset=64 (local.get $w))
+                (f32x4.mul (f32x4.mul (f32x4.mul (local.get $e) (local.get $g)) (local.get $y))
+                  (f32x4.sub (local.get $k2) (f32x4.mul (local.get $gg) (f32x4.mul (local.get $y) (local.get $y)))))))
+            (local.set $g (f32x4.mul (local.get $x) (v128.load offset=48 (local.get $q))))
+            (local.set $gg (f32x4.add (v128.load offset=112 (local.get $w)) (f32x4.mul (local.get $g) (local.get $g))))
+            (v128.store offset=112 (local.get $w) (local.get $gg))
+            (local.set $y (i32x4.sub (local.get $magic) (i32x4.shr_u (local.get $gg) (i32.const 1))))
+            (v128.store offset=96 (local.get $w)
+              (f32x4.add (v128.load offset=96 (local.get $w))
+                (f32x4.mul (f32x4.mul (f32x4.mul (local.get $e) (local.get $g)) (local.get $y))
+                  (f32x4.sub (local.get $k2) (f32x4.mul (local.get $gg) (f32x4.mul (local.get $y) (local.get $y)))))))
+            (local.set $q (i32.add (local.get $q) (i32.const 64)))
+            (local.set $w (i32.add (local.get $w) (i32.const 128)))
+            (local.set $d (i32.add (local.get $d) (i32.const 64)))
+            (br $chunks)))
+        (block $singlesDone
+          (loop $singles
+            (br_if $singlesDone (i32.ge_u (local.get $d) (global.get $sb)))
+            (local.set $g (f32x4.mul (local.get $x) (v128.load offset=0 (local.get $q))))
+            (local.set $gg (f32x4.add (v128.load offset=16 (local.get $w)) (f32x4.mul (local.get $g) (local.get $g))))
+            (v128.store offset=16 (local.get $w) (local.get $gg))
+            (local.set $y (i32x4.sub (local.get $magic) (i32x4.shr_u (local.get $gg) (i32.const 1))))
+            (v128.store offset=0 (local.get $w)
+              (f32x4.add (v128.load offset=0 (local.get $w))
+                (f32x4.mul (f32x4.mul (f32x4.mul (local.get $e) (local.get $g)) (local.get $y))
+                  (f32x4.sub (local.get $k2) (f32x4.mul (local.get $gg) (f32x4.mul (local.get $y) (local.get $y)))))))
             (local.set $q (i32.add (local.get $q) (i32.const 16)))
             (local.set $w (i32.add (local.get $w) (i32.const 32)))
             (local.set $d (i32.add (local.get $d) (i32.const 16)))
