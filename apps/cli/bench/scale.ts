@@ -239,6 +239,7 @@ function svg(): string {
   const colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#444444"];
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<title>annexml seconds per phase vs training rows, log-log</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="18" text-anchor="middle">annexml seconds per phase vs training rows (log-log; ${learners} learner${learners > 1 ? "s" : ""}, ${threads} thread${threads > 1 ? "s" : ""})</text>`,
   ];
