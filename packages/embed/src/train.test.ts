@@ -212,11 +212,16 @@ describe("trainEmbedding on bibtex (one partition = all 4880 rows)", () => {
     expect(() => embeddingModelFromArrays(model.toArrays())).not.toThrow();
   });
 
-  it("merged anchor step (option): also learns, test P@1 >= 0.57", () => {
+  // Measured 0.5917 for both (per-sample: 0.5948); "approx" is a different
+  // model (weights differ by up to 1e-3).
+  it.each([
+    ["merged anchor step", { anchorStep: "merged" }],
+    ['rsqrt "approx", merged anchor step', { anchorStep: "merged", rsqrt: "approx" }],
+  ] as const)("%s (options): also learns, test P@1 >= 0.57", (_, options) => {
     const rows = range(train.features.rows);
     const model = trainEmbedding(
       { features: train.features, labels: train.labels, rows },
-      { seed: 1, anchorStep: "merged" },
+      { seed: 1, ...options },
     );
     const queries = model.embedRows(test.features);
     const precision = knnVotePrecision(
@@ -225,24 +230,6 @@ describe("trainEmbedding on bibtex (one partition = all 4880 rows)", () => {
       model.embeddings,
       selectRows(train.labels, rows),
     );
-    // Measured 0.5917 (per-sample: 0.5948).
-    expect(precision[0]).toBeGreaterThanOrEqual(0.57);
-  });
-
-  it('rsqrt "approx" (option): also learns, test P@1 >= 0.57, merged anchor step', () => {
-    const rows = range(train.features.rows);
-    const model = trainEmbedding(
-      { features: train.features, labels: train.labels, rows },
-      { seed: 1, anchorStep: "merged", rsqrt: "approx" },
-    );
-    const queries = model.embedRows(test.features);
-    const precision = knnVotePrecision(
-      queries,
-      test.labels,
-      model.embeddings,
-      selectRows(train.labels, rows),
-    );
-    // Measured 0.5917, as with "exact" (a different model: weights differ by up to 1e-3).
     expect(precision[0]).toBeGreaterThanOrEqual(0.57);
   });
 });

@@ -221,7 +221,8 @@ export function encodePreamble(version = MODEL_FORMAT_VERSION): Uint8Array {
 
 /**
  * The index JSON (zero-padded to a multiple of 8) and the trailer that ends
- * a file of the current version (2 and 3 share the layout) whose index starts at `indexOffset`.
+ * a file of `version` (default: the current one; 2 and 3 share the layout)
+ * whose index starts at `indexOffset`.
  */
 export function encodeIndexAndTrailer<M>(
   indexOffset: number,

@@ -1,3 +1,4 @@
+import { MIN_BALANCE } from "@annexml/partition";
 import { AnnexmlError } from "@annexml/sparse-io";
 
 /**
@@ -108,7 +109,7 @@ export const PARAMS: Readonly<Record<keyof AnnexmlParams, ParamSpec>> = {
     use: "train",
     kind: "float",
     default: 0,
-    min: 1.1,
+    min: MIN_BALANCE,
     max: 1000000,
     orZero: true,
     help: "partition balance: no partition holds more than cls_balance x N / K training rows (learned per-partition biases keep prediction on the same rule); 0 = no bound (the original)",

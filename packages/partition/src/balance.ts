@@ -34,8 +34,8 @@ function float32Below(x: number): number {
  * (smallest margin over their second choice) out, and repeating while a
  * move over-fills another part (at most `maxRounds` rounds; the biases only
  * ever decrease, a part under capacity is never lowered, and the least step
- * doubles every round, so the rows drain into the parts that have room). Deterministic. Returns zeros when
- * nothing is over capacity. A learned bias, stored with the centres, is what
+ * doubles every round, so the rows drain into the parts that have room).
+ * Deterministic. Returns zeros when nothing is over capacity. A learned bias, stored with the centres, is what
  * keeps a test row on the same rule as the training rows: a balanced
  * training-time assignment alone would send test rows elsewhere.
  *
@@ -53,8 +53,7 @@ export function balanceBiases(
   const best = new Int32Array(n);
   const sizes = new Int32Array(k);
   const members = new Int32Array(n);
-  const margin = new Float64Array(n);
-  const scratch = new Float64Array(n);
+  const margins = new Float64Array(n);
   // Row i's best part under the current biases; returns its margin over the second.
   const choose = (i: number): number => {
     const base = i * k;
@@ -88,14 +87,13 @@ export function balanceBiases(
       for (let i = 0; i < n; i++) {
         if (best[i] !== c) continue;
         members[m] = i;
-        margin[m] = choose(i);
-        scratch[m++] = margin[m - 1];
+        margins[m++] = choose(i);
       }
       // The excess-th smallest margin: lowering the bias past it moves (at
       // least) that many rows to their second choice. A floor on the step
       // moves scores equal up to rounding too; it doubles every round, so
       // rows that bounce between full parts are pushed out for good.
-      const cut = scratch.subarray(0, m).sort()[excess - 1];
+      const cut = margins.subarray(0, m).sort()[excess - 1];
       bias[c] = float32Below(bias[c] - cut - floor * (1 + Math.abs(bias[c])));
       // Every member is re-chosen: the step's floor can move a few with a
       // margin just above the cut too.
