@@ -13,7 +13,8 @@
 //
 //   pnpm --filter @annexml/cli bench:scale                      # 60K..480K, 2 learners
 //   SIZES=60 LEARNERS=15 pnpm --filter @annexml/cli bench:scale  # the issue's 60K run
-//   SIZES=1000 TEST=50000 LEARNERS=3 BASELINE=2000 ...           # the big run, alone
+//   SIZES=1000 TEST=50000 LABELS=1000000 FEATURES=500000 LEARNERS=3 BASELINE=2000 ...
+//                                                               # the big run, alone
 // The data goes to SCALE_DATA (default /tmp/annexml-scale; generated once,
 // by python3 and SYNTH_XMC, default ../shared/tools/synth_xmc.py beside the
 // repository). EXTRA="cls_type=2 ..." adds training parameters.
@@ -29,6 +30,9 @@ const learners = Number(process.env.LEARNERS ?? 2);
 const threads = Number(process.env.THREADS ?? 2);
 const testRows = Number(process.env.TEST ?? 10000);
 const baselineRows = Number(process.env.BASELINE ?? 0);
+// Label and feature counts: N / 3 and 5N / 6 unless set (the big run: 10^6 and 5 * 10^5).
+const labelCount = (n: number) => Number(process.env.LABELS ?? Math.round(n / 3));
+const featureCount = (n: number) => Number(process.env.FEATURES ?? Math.round((5 * n) / 6));
 const extra = (process.env.EXTRA ?? "").split(/\s+/).filter(Boolean);
 const dataDir = process.env.SCALE_DATA ?? "/tmp/annexml-scale";
 const generator = process.env.SYNTH_XMC ?? join(ROOT, "../shared/tools/synth_xmc.py");
@@ -37,7 +41,8 @@ const work = mkdtempSync(join(tmpdir(), "annexml-scale-"));
 
 /** The train and test files of size `n` (generated when missing). */
 function dataFiles(n: number): { train: string; test: string } {
-  const tag = testRows === 10000 ? `s${n / 1000}k` : `s${n / 1000}k-t${testRows}`;
+  let tag = testRows === 10000 ? `s${n / 1000}k` : `s${n / 1000}k-t${testRows}`;
+  if (process.env.LABELS || process.env.FEATURES) tag += `-l${labelCount(n)}-f${featureCount(n)}`;
   const prefix = join(dataDir, tag);
   const files = { train: `${prefix}_train.txt`, test: `${prefix}_test.txt` };
   if (!existsSync(files.train) || !existsSync(files.test)) {
@@ -47,7 +52,7 @@ function dataFiles(n: number): { train: string; test: string } {
       );
     }
     mkdirSync(dataDir, { recursive: true });
-    const args = [generator, prefix, n, testRows, Math.round(n / 3), Math.round((5 * n) / 6), 7];
+    const args = [generator, prefix, n, testRows, labelCount(n), featureCount(n), 7];
     console.error(`generating ${prefix}_{train,test}.txt`);
     execFileSync("python3", args.map(String), { stdio: "inherit" });
   }
